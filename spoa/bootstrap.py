@@ -1,0 +1,82 @@
+"""Wiring in one place: config, ruleset, service directory and flows, built once at start-up.
+
+The web app, the CLI and the benchmarks call `build_triage`; nothing is built at import time.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from spoa.config import Config, load_config
+from spoa.contact import parse_contact, parse_facts
+from spoa.decide import decide
+from spoa.ruleset import Ruleset, load_ruleset
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Triage:
+    """The decision service: validated contacts in, decisions out."""
+
+    config: Config
+    ruleset: Ruleset
+    directory: Any = None
+    flows: Any = None
+
+    def parse_contact(self, data: Any) -> dict:
+        contact = parse_contact(data)
+        contact["facts"] = self._with_locality_id(contact["facts"])
+        return contact
+
+    def parse_facts(self, raw: Any) -> dict:
+        return self._with_locality_id(parse_facts(raw))
+
+    def _with_locality_id(self, facts: dict) -> dict:
+        """A known place name ("Ramsgate") becomes its locality id ("thanet")."""
+        place = facts.get("locality")
+        if place and place not in self.config.localities:
+            locality = self.config.locality_for_place(place)
+            if locality:
+                facts = {**facts, "locality": locality}
+        return facts
+
+    def decide(self, contact: dict, now: datetime) -> dict:
+        return decide(contact, self.ruleset, now)
+
+    def load_candidate(self, rules_dir: str | Path) -> Ruleset:
+        """Another rule set (for replaying a protocol change before it goes live)."""
+        return load_ruleset(rules_dir, self.config, self.directory, _fingerprint(self.directory))
+
+
+def _fingerprint(directory: Any) -> bytes:
+    source = getattr(directory, "source_bytes", None)
+    return hashlib.sha256(source).digest() if source else b""
+
+
+def _load_directory(config: Config):
+    try:
+        from spoa.directory import load_directory
+    except ImportError:  # the directory module is optional for the engine itself
+        return None
+    return load_directory(config.resolve(config.data["service_directory"]))
+
+
+def _load_flows(flows_dir: Path):
+    try:
+        from spoa.flows import load_flows
+    except ImportError:
+        return None
+    return load_flows(flows_dir)
+
+
+def build_triage(config_path: str | Path = ROOT / "config.yml", rules_dir: str | Path = ROOT / "rules",
+                 flows_dir: str | Path | None = ROOT / "flows") -> Triage:
+    config = load_config(config_path)
+    directory = _load_directory(config)
+    ruleset = load_ruleset(rules_dir, config, directory, _fingerprint(directory))
+    flows = _load_flows(Path(flows_dir)) if flows_dir else None
+    return Triage(config=config, ruleset=ruleset, directory=directory, flows=flows)

@@ -1,0 +1,311 @@
+"""`decide(contact, ruleset, now)`: the one pure decision function.
+
+It reads no clock, no database and no web or dialogue object: time is an input, and the same
+facts with the same ruleset version always give the same decision, so a supervisor can replay
+it. The engine (durable-rules, behind spoa/durable_adapter.py) matches the rules and chains
+the derived facts; this module applies the protocol's explicit conflict policy to what fired:
+
+- the most urgent route wins (PROTOCOL.md §1); within a route the shortest response target,
+  ties to the rule listed first; lower referral routes go into `also`;
+- safeguarding: the highest level wins, every subject is listed; the consent basis is the
+  first that applies in SAFE-5's order;
+- `missing` lists only unknown facts that could still change the decision, in the asking order
+  (the emergency screen first), found by evaluating the rules in three-valued logic.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from spoa.rulebook import AllOf, AnyOf, Derived, Leaf, Rule
+from spoa.ruleset import Ruleset
+from spoa.vocabulary import (
+    ALSO_ROUTES, EMERGENCY_SCREEN, PATHWAY_ORDER, ROUTE_PRECEDENCE, SAFEGUARDING_LEVELS, facts,
+)
+
+CONSENT_ORDER = ("lacks_capacity", "others_at_risk", "immediate_danger", "organisational", "consent", "refused")
+
+PATHWAY_WORDS = {
+    "ambulance": "an ambulance (999)", "police": "the police (999)",
+    "ucr": "the urgent community response team", "mental_health_crisis": "the mental health crisis team",
+    "complex_care": "the locality team for complex care", "care_act_assessment": "a Care Act assessment",
+    "carer_assessment": "a carer's assessment", "end_of_life": "end of life care coordination",
+    "post_discharge": "support after hospital discharge", "safeguarding": "a safeguarding enquiry",
+    "community_support": "voluntary and community support", "information": "information and advice",
+    "children_services": "children's services", "other_area": "the person's own local service",
+}
+
+
+def decide(contact: dict, ruleset: Ruleset, now: datetime) -> dict:
+    """The decision for a validated contact (see spoa.contact.parse_contact)."""
+    known = {k: v for k, v in contact.get("facts", {}).items() if v is not None}
+    result = ruleset.engine.run(known)
+    rulebook, config = ruleset.rulebook, ruleset.config
+    fired = sorted((rulebook.by_id(rule_id) for rule_id in result.fired), key=lambda r: r.order)
+
+    route, pathway, target_key, leader = _primary(fired, config)
+    also = _also(fired, route)
+    safeguarding = _safeguarding(fired, known)
+    emergency_fired = any(r.group == "EMERG" for r in fired)
+    screen_answered = all(f in known for f in EMERGENCY_SCREEN)
+    reasons = _review_reasons(fired, safeguarding)
+    decision = {
+        "route": route,
+        "pathway": pathway,
+        "response_target": config.response_target(target_key) if target_key else None,
+        "safeguarding": safeguarding,
+        "also": also,
+        "services": _services(fired, known, route, also, ruleset),
+        "advice": _advice(fired, known, route, pathway, contact, now, config),
+        "status": "complete" if emergency_fired or screen_answered else "incomplete",
+        "missing": [] if route == "emergency" else _missing(rulebook, known, fired, route, target_key, also, safeguarding, config),
+        "fired": [_trace(rule, known, rule is leader, route, also) for rule in fired],
+        "review_required": bool(reasons),
+        "review_reasons": reasons,
+        "ruleset_version": ruleset.version,
+    }
+    return decision
+
+
+# --- route, pathway, also -------------------------------------------------------------------
+
+_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
+
+
+def duration(text: str | None) -> timedelta:
+    """An ISO 8601 duration of the forms the config uses (P5D, PT2H, PT0M); None is endless."""
+    if text is None:
+        return timedelta.max
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"unsupported ISO 8601 duration {text!r}")
+    days, hours, minutes = (int(g) if g else 0 for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def _primary(fired: list[Rule], config) -> tuple[str, str, str | None, Rule | None]:
+    routed = [r for r in fired if r.then.route]
+    if not routed:  # SELF-1 always fires; this is only reachable with a broken rulebook
+        return "self_care", "information", "information", None
+    best_route = min((r.then.route for r in routed), key=ROUTE_PRECEDENCE.index)
+    candidates = [r for r in routed if r.then.route == best_route]
+    leader = min(candidates, key=lambda r: (duration(config.response_target(r.then.target)),
+                                            PATHWAY_ORDER.index(r.then.pathway), r.order))
+    return best_route, leader.then.pathway, leader.then.target, leader
+
+
+def _also(fired: list[Rule], route: str) -> list[str]:
+    if route == "out_of_scope":  # the person goes to another front door
+        return []
+    found = {r.then.route for r in fired if r.then.route in ALSO_ROUTES and r.then.route != route}
+    return [r for r in ROUTE_PRECEDENCE if r in found]
+
+
+# --- safeguarding --------------------------------------------------------------------------
+
+def _safeguarding(fired: list[Rule], known: dict) -> dict:
+    levelled = [r for r in fired if r.then.safeguarding_level]
+    if not levelled:
+        return {"level": "none", "about": [], "categories": [], "consent_basis": None}
+    level = max((r.then.safeguarding_level for r in levelled), key=SAFEGUARDING_LEVELS.index)
+    about = {subject for r in levelled for subject in r.then.safeguarding_about}
+    categories = list(known.get("abuse_types", [])) if any(r.then.categories_from_abuse for r in levelled) else []
+    bases = [r.then.consent_basis for r in fired if r.then.consent_basis]
+    basis = min(bases, key=CONSENT_ORDER.index) if bases else None
+    if basis is None and "adult" in about and level in ("referral", "urgent"):
+        basis = "unknown"
+    return {"level": level, "about": [s for s in ("adult", "child") if s in about],
+            "categories": categories, "consent_basis": basis}
+
+
+def _review_reasons(fired: list[Rule], safeguarding: dict) -> list[str]:
+    reasons = [r.then.review for r in fired if r.then.review]
+    if safeguarding["level"] in ("referral", "urgent"):
+        reasons.append(f"Safeguarding level '{safeguarding['level']}' ({', '.join(safeguarding['about'])}): "
+                       "a person must review and make the referral.")
+    return reasons
+
+
+# --- services and advice --------------------------------------------------------------------
+
+def _services(fired: list[Rule], known: dict, route: str, also: list[str], ruleset: Ruleset) -> list[dict]:
+    if ruleset.directory is None or "voluntary_sector" not in (route, *also):
+        return []
+    needs: list[str] = []
+    for rule in fired:
+        needs += rule.then.needs
+        if rule.then.needs_from:
+            needs += known.get(rule.then.needs_from, [])
+    locality = known.get("locality")
+    if not needs or locality not in ruleset.config.localities:
+        return []
+    return ruleset.directory.match(locality, list(dict.fromkeys(needs)))
+
+
+def _ucr_open(moment: datetime, config) -> bool:
+    hours = config.data["ucr_hours"]
+    local = moment.astimezone(ZoneInfo(config.timezone))
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
+    return day in hours["days"] and hours["start"] <= local.strftime("%H:%M") < hours["end"]
+
+
+def _advice(fired, known, route, pathway, contact, now, config) -> list[str]:
+    keys: list[str] = []
+    for rule in fired:
+        keys += [key for key in rule.then.advice if key not in keys]
+    received = contact.get("received_at")
+    moment = datetime.fromisoformat(received.replace("Z", "+00:00")) if received else now
+    if route == "rapid_response" and pathway == "ucr" and not _ucr_open(moment, config):
+        keys.append("out_of_hours")
+    if route != "self_care" and "information" in keys:
+        keys.remove("information")  # SELF-1 always fires; its text is for self-care decisions
+    urgent = [k for k in keys if k in ("call_999", "police_999")]
+    advice = [config.advice(k) for k in urgent + [k for k in keys if k not in urgent]]
+    if route == "self_care" and known.get("information_topic"):
+        advice.insert(0, f"You asked about: {known['information_topic']}. " + config.advice("information"))
+        advice.remove(config.advice("information"))
+    others = [r.then.pathway for r in fired if r.then.route == route and r.then.pathway != pathway]
+    if others:
+        names = ", ".join(PATHWAY_WORDS[p] for p in dict.fromkeys(others))
+        advice.append(f"The same response also covers: {names}.")
+    advice.append(config.advice("safety_netting"))
+    return advice
+
+
+# --- the trace ------------------------------------------------------------------------------
+
+def _trace(rule: Rule, known: dict, leads: bool, route: str, also: list[str]) -> dict:
+    effect = rule.then
+    if leads:
+        role = "decided the route"
+    elif effect.route and effect.route == route:
+        role = "same route, another pathway"
+    elif effect.route in also:
+        role = "also referred"
+    elif effect.route:
+        role = "outranked"
+    elif effect.asserts:
+        role = f"derived {effect.asserts}"
+    elif effect.safeguarding_level or effect.consent_basis:
+        role = "safeguarding"
+    else:
+        role = "review"
+    return {
+        "rule": rule.id, "version": rule.version, "source": rule.source, "title": rule.title,
+        "role": role, "matched": {f: known[f] for f in rule.facts_used if f in known},
+        "unknown": [f for f in rule.facts_used if f not in known],
+        "derived_used": list(rule.derived_used), "not_derived_used": list(rule.negated_derived),
+    }
+
+
+# --- what could still change the decision ---------------------------------------------------
+
+def _leaf_value(leaf: Leaf, known: dict):
+    if leaf.fact not in known:
+        return None  # not known yet: any test on it could still go either way
+    value, op, want = known[leaf.fact], leaf.op, leaf.value
+    if op == "is":
+        return value == want
+    if op == "is_not":
+        return value != want
+    if op == "in":
+        return value in want
+    if op == "not_in":
+        return value not in want
+    if op == "gte":
+        return value >= want
+    if op == "gt":
+        return value > want
+    if op == "lte":
+        return value <= want
+    if op == "lt":
+        return value < want
+    if op == "known":
+        return True
+    if op == "unknown":
+        return False
+    if op == "not_empty":
+        return len(value) > 0
+    if op == "count_gte":
+        return len(value) >= want
+    if op == "contains":
+        return want in value
+    raise ValueError(op)
+
+
+class _OpenWorld:
+    """Kleene three-valued evaluation of the rules over what is known so far."""
+
+    def __init__(self, rulebook, known: dict):
+        self.rulebook, self.known, self.memo = rulebook, known, {}
+
+    def value(self, condition):
+        if isinstance(condition, Leaf):
+            return _leaf_value(condition, self.known)
+        if isinstance(condition, Derived):
+            held = self.derived(condition.name)
+            return None if held is None else (held != condition.negated)
+        values = [self.value(item) for item in condition.items]
+        if isinstance(condition, AllOf):
+            return False if False in values else (None if None in values else True)
+        return True if True in values else (None if None in values else False)
+
+    def derived(self, name: str):
+        if name not in self.memo:
+            self.memo[name] = None  # no cycles (checked at load); guards re-entry
+            values = [self.value(rule.when) for rule in self.rulebook.producers[name]]
+            self.memo[name] = True if True in values else (None if None in values else False)
+        return self.memo[name]
+
+    def open_facts(self, condition, out: set) -> None:
+        if isinstance(condition, Leaf):
+            # A test of whether a fact is known is a failsafe, not a question worth asking.
+            if condition.op not in ("known", "unknown"):
+                out.add(condition.fact)
+        elif isinstance(condition, Derived):
+            for rule in self.rulebook.producers[condition.name]:
+                if self.value(rule.when) is None:
+                    self.open_facts(rule.when, out)
+        else:
+            for item in condition.items:
+                if self.value(item) is None:
+                    self.open_facts(item, out)
+
+
+def _would_change(rule: Rule, route, target_key, also, safeguarding, fired_pairs, config) -> bool:
+    effect = rule.then
+    if effect.route and effect.route != "self_care" and (effect.route, effect.pathway) not in fired_pairs:
+        if effect.route in ("emergency", "out_of_scope"):
+            return ROUTE_PRECEDENCE.index(effect.route) < ROUTE_PRECEDENCE.index(route)
+        if route == "out_of_scope":
+            return False
+        if effect.route != route and effect.route not in also:
+            return True
+        if effect.route == route and duration(config.response_target(effect.target)) < duration(config.response_target(target_key)):
+            return True
+    if effect.safeguarding_level:
+        if SAFEGUARDING_LEVELS.index(effect.safeguarding_level) > SAFEGUARDING_LEVELS.index(safeguarding["level"]):
+            return True
+        if not set(effect.safeguarding_about) <= set(safeguarding["about"]):
+            return True
+    if effect.consent_basis and safeguarding["consent_basis"] == "unknown":
+        return True
+    return False
+
+
+def _missing(rulebook, known, fired, route, target_key, also, safeguarding, config) -> list[str]:
+    world = _OpenWorld(rulebook, known)
+    fired_pairs = {(r.then.route, r.then.pathway) for r in fired if r.then.route}
+    wanted: set[str] = set()
+    for rule in rulebook.rules:
+        if rule.then.asserts and not (rule.then.route or rule.then.safeguarding_level):
+            continue  # derived facts matter through the rules that use them
+        if rule.then.review:
+            continue  # no question is asked to discover a contradiction (FAILSAFE-4)
+        if world.value(rule.when) is not None:
+            continue
+        if _would_change(rule, route, target_key, also, safeguarding, fired_pairs, config):
+            world.open_facts(rule.when, wanted)
+    specs = facts()
+    return sorted((f for f in wanted if f not in known), key=lambda f: specs[f].rank)
