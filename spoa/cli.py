@@ -1,0 +1,135 @@
+"""The `spoa` command: triage contacts, inspect the rules and the questions.
+
+The web app's commands (users, audit, replay, demo, serve, db) are mounted from web/cli.py
+when the web package is installed.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from spoa.bootstrap import ROOT, build_triage
+from spoa.contact import ContactError
+from spoa.rulebook import RulebookError, load_rulebook
+from spoa.config import load_config
+
+
+def _read_contacts(text: str) -> list:
+    """One contact, a JSON array of contacts, or JSON lines (one contact per line)."""
+    stripped = text.strip()
+    if not stripped:
+        raise ContactError([{"field": None, "message": "no input: expected a contact as JSON"}])
+    try:
+        data = json.loads(stripped)
+        return data if isinstance(data, list) else [data]
+    except json.JSONDecodeError as whole_error:
+        lines = [line for line in stripped.splitlines() if line.strip()]
+        if len(lines) < 2:
+            raise ContactError([{"field": None, "message": f"malformed JSON: {whole_error.msg} at line {whole_error.lineno} column {whole_error.colno}"}]) from None
+        contacts = []
+        for number, line in enumerate(lines, 1):
+            try:
+                contacts.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise ContactError([{"field": None, "message": f"malformed JSON on line {number}: {error.msg} at column {error.colno}"}]) from None
+        return contacts
+
+
+@click.group()
+@click.option("--config", "config_path", default=str(ROOT / "config.yml"), show_default=True, help="The service's config.yml.")
+@click.option("--rules", "rules_dir", default=str(ROOT / "rules"), show_default=True, help="The rule files' folder.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str, rules_dir: str) -> None:
+    """Single point of access triage assistant."""
+    ctx.obj = {"config_path": config_path, "rules_dir": rules_dir}
+
+
+@main.command()
+@click.argument("source", default="-")
+@click.option("--now", help="The decision time (ISO 8601) for contacts without received_at; default: the clock.")
+@click.pass_context
+def triage(ctx: click.Context, source: str, now: str | None) -> None:
+    """Decide contacts from FILE (or - for standard input) and print the decisions as JSON.
+
+    Exit status 2 with the validation message when the input is not a valid contact.
+    """
+    triage_service = build_triage(ctx.obj["config_path"], ctx.obj["rules_dir"], flows_dir=None)
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    moment = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else datetime.now(timezone.utc)
+    try:
+        raw = _read_contacts(text)
+        contacts = []
+        for index, item in enumerate(raw):
+            try:
+                contacts.append(triage_service.parse_contact(item))
+            except ContactError as error:
+                prefix = f"contact {index + 1}: " if len(raw) > 1 else ""
+                raise ContactError([{**e, "message": prefix + e["message"]} for e in error.errors]) from None
+    except ContactError as error:
+        click.echo(json.dumps({"error": "invalid_contact", "message": str(error), "errors": error.errors}), err=True)
+        sys.exit(2)
+    decisions = [triage_service.decide(contact, moment) for contact in contacts]
+    if len(raw) == 1 and not text.strip().startswith("["):
+        click.echo(json.dumps(decisions[0], indent=2))
+    else:
+        for decision in decisions:
+            click.echo(json.dumps(decision))
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def rules(ctx: click.Context) -> None:
+    """List the rules: id, title and source."""
+    if ctx.invoked_subcommand:
+        return
+    rulebook = load_rulebook(ctx.obj["rules_dir"], load_config(ctx.obj["config_path"]))
+    for rule in rulebook.rules:
+        click.echo(f"{rule.id:<12} v{rule.version}  {rule.title}\n{'':<14}{rule.source}")
+
+
+@rules.command("check")
+@click.pass_context
+def rules_check(ctx: click.Context) -> None:
+    """Validate the rule files; exit 1 with the problem if any."""
+    try:
+        rulebook = load_rulebook(ctx.obj["rules_dir"], load_config(ctx.obj["config_path"]))
+    except RulebookError as error:
+        click.echo(f"rules: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"{len(rulebook.rules)} rules in {rulebook.strata} strata, ruleset {rulebook.version}: ok")
+
+
+@main.command()
+@click.option("--audience", type=click.Choice(["resident", "call_handler"]), default="call_handler", show_default=True)
+@click.pass_context
+def questions(ctx: click.Context, audience: str) -> None:
+    """Print the questions in the order the engine asks for their facts."""
+    from spoa.flows import load_flows
+    from spoa.vocabulary import facts
+
+    flows = load_flows(ROOT / "flows")
+    printed = set()
+    for fact_id in facts():
+        spec = flows.by_fact[fact_id]
+        if spec.id in printed:
+            continue
+        printed.add(spec.id)
+        text = spec.call_handler if audience == "call_handler" else spec.resident
+        options = ", ".join(option.label for option in spec.options)
+        click.echo(f"[{spec.id}] ({spec.kind}: {', '.join(spec.facts)})\n    {' '.join(text.split())}"
+                   + (f"\n    options: {options}" if options else ""))
+
+
+def _mount_web_commands() -> None:
+    try:
+        from web.cli import register
+    except ImportError:
+        return
+    register(main)
+
+
+_mount_web_commands()
