@@ -1,0 +1,37 @@
+"""Every shared protocol example (tests/protocol_examples, copies of the shared contract's
+examples) gets the decision its author expected, and every decision validates against the
+decision schema."""
+from __future__ import annotations
+
+import pytest
+
+from engine_helpers import assert_valid, decide_raw, examples, load_example
+
+EXAMPLES = examples()
+
+
+def test_the_shared_examples_are_all_here():
+    assert len(EXAMPLES) >= 10, "tests/protocol_examples should hold the shared protocol examples"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_gets_its_expected_decision(path):
+    example = load_example(path)
+    decision = decide_raw(example["contact"])
+    assert_valid(decision)
+    for key, expected in example["expected"].items():
+        if key == "safeguarding":
+            assert decision["safeguarding"]["level"] == expected["level"], (path.name, decision["safeguarding"])
+            for extra in set(expected) - {"level"}:
+                assert decision["safeguarding"][extra] == expected[extra], (path.name, extra)
+        else:
+            assert decision[key] == expected, (path.name, key, decision[key], expected)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_decision_names_the_ruleset_and_the_rules_that_fired(path):
+    decision = decide_raw(load_example(path)["contact"])
+    assert decision["ruleset_version"].startswith("rs-")
+    assert decision["fired"], "every decision fires at least SELF-1 or a higher rule"
+    for entry in decision["fired"]:
+        assert entry["rule"] and entry["source"] and isinstance(entry["version"], int)
