@@ -110,7 +110,7 @@ class Directory:
         """Services in `locality` meeting any of `needs`, as decision `services` items.
 
         Services meeting more of the needs come first, then by name. `taxonomy` lists the
-        needs each service meets. An unknown need code is a programming error: ValueError.
+        needs each service meets (in need_codes() order). An unknown need code is a programming error: ValueError.
         """
         wanted = list(dict.fromkeys(needs))
         unknown = [need for need in wanted if need not in need_codes()]
@@ -125,7 +125,8 @@ class Directory:
                 met[position].append(need)
         ranked = sorted(met, key=lambda p: (-len(met[p]), self.services[p].name.casefold(), self.services[p].id))
         return [{"id": self.services[p].id, "name": self.services[p].name,
-                 "organization": self.services[p].organization, "taxonomy": list(met[p]),
+                 "organization": self.services[p].organization,
+                 "taxonomy": [need for need in self.services[p].needs if need in met[p]],
                  "locality": locality} for p in ranked[:limit]]
 
 
