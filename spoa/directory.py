@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -87,17 +87,20 @@ class Directory:
     services: tuple[Service, ...]
     skipped: tuple[tuple[str, str], ...] = ()
     note: str = ""
+    source_bytes: bytes = field(default=b"", repr=False, compare=False)   # what it was read from
     _index: Mapping[tuple[str, str], tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def build(cls, services: Iterable[Service], skipped: Iterable[tuple[str, str]] = (), note: str = "") -> "Directory":
+    def build(cls, services: Iterable[Service], skipped: Iterable[tuple[str, str]] = (), note: str = "",
+              source_bytes: bytes = b"") -> "Directory":
         services = tuple(services)
         index: dict[tuple[str, str], list[int]] = defaultdict(list)
         for position, service in enumerate(services):
             for locality in service.localities:
                 for need in service.needs:
                     index[(locality, need)].append(position)
-        return cls(services, tuple(skipped), note, {key: tuple(value) for key, value in index.items()})
+        return cls(services, tuple(skipped), note, source_bytes,
+                   {key: tuple(value) for key, value in index.items()})
 
     @property
     def localities(self) -> set[str]:
@@ -137,15 +140,19 @@ def load_directory(path: str | Path, config=None, taxonomy_map: Mapping[str, str
     """Read the project's directory file (ORUK/HSDS JSON), e.g. data/service_directory.sample.json."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        data = json.loads(raw)
     except FileNotFoundError:
         raise DirectoryError(f"{path}: no such file") from None
     except json.JSONDecodeError as error:
         raise DirectoryError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+    except UnicodeDecodeError:
+        raise DirectoryError(f"{path}: not UTF-8 text") from None
     try:
-        return import_oruk(data, config, taxonomy_map)
+        directory = import_oruk(data, config, taxonomy_map)
     except DirectoryError as error:
         raise DirectoryError(f"{path}: {error}") from None
+    return replace(directory, source_bytes=raw)
 
 
 def import_oruk(data: Any, config=None, taxonomy_map: Mapping[str, str] | None = None) -> Directory:
@@ -198,7 +205,8 @@ def import_oruk(data: Any, config=None, taxonomy_map: Mapping[str, str] | None =
         reasons = "; ".join(f"{where}: {why}" for where, why in skipped[:5]) or "the list of services is empty"
         more = f" (and {len(skipped) - 5} more)" if len(skipped) > 5 else ""
         raise DirectoryError(f"no usable service in the directory: {reasons}{more}")
-    return Directory.build(usable, skipped, note)
+    source = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return Directory.build(usable, skipped, note, source)
 
 
 class _Skip(Exception):

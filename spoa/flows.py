@@ -10,7 +10,6 @@ refuses any fact id that is not in the contract (a typo fails at start-up, not i
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,6 @@ KINDS = ("boolean", "number", "choice", "multi", "text", "checklist")
 AUDIENCES = ("resident", "call_handler")
 NONE = "none"          # option value: none of these (checklist, multi)
 UNKNOWN = "unknown"    # option value: don't know (every kind with options)
-
-CONTRACT_PATH = Path(__file__).parent / "schemas" / "contact.schema.json"
 
 _QUESTION_KEYS = {"id", "kind", "facts", "resident", "resident_self", "call_handler", "why",
                   "options", "none_label", "none_label_self", "unit", "place"}
@@ -64,24 +61,13 @@ class FactSpec:
     maximum: int | None = None
 
 
-def contract_facts(path: str | Path = CONTRACT_PATH) -> dict[str, FactSpec]:
-    """The facts of the contract, in the schema's order."""
-    schema = json.loads(Path(path).read_text(encoding="utf-8"))
-    specs = {}
-    for fact_id, prop in schema["properties"]["facts"]["properties"].items():
-        types = prop.get("type", [])
-        types = [types] if isinstance(types, str) else types
-        if "enum" in prop:
-            specs[fact_id] = FactSpec(fact_id, "enum", tuple(v for v in prop["enum"] if v is not None))
-        elif "array" in types:
-            specs[fact_id] = FactSpec(fact_id, "array", tuple(prop["items"]["enum"]))
-        elif "integer" in types:
-            specs[fact_id] = FactSpec(fact_id, "integer", (), prop.get("minimum"), prop.get("maximum"))
-        elif "boolean" in types:
-            specs[fact_id] = FactSpec(fact_id, "boolean")
-        else:
-            specs[fact_id] = FactSpec(fact_id, "string")
-    return specs
+def contract_facts() -> dict[str, FactSpec]:
+    """The facts of the contract, in asking order, from the closed vocabulary (spoa.vocabulary)."""
+    from spoa.vocabulary import facts
+
+    types = {"choice": "enum", "multi": "array", "integer": "integer", "boolean": "boolean", "string": "string"}
+    return {fact.id: FactSpec(fact.id, types[fact.kind], tuple(fact.options), fact.minimum, fact.maximum)
+            for fact in facts().values()}
 
 
 @dataclass(frozen=True)
@@ -159,13 +145,16 @@ class Question:
 # ---------------------------------------------------------------------------------------
 # Loading
 
-def load_flows(flows_dir: str | Path = "flows", contract: str | Path = CONTRACT_PATH) -> Flows:
-    """Read and check every `*.yml` in `flows_dir` (in file-name order) against the contract."""
+def load_flows(flows_dir: str | Path = "flows", facts: Mapping[str, FactSpec] | None = None) -> Flows:
+    """Read and check every `*.yml` in `flows_dir` (in file-name order) against the contract.
+
+    `facts` defaults to the contract's facts (`contract_facts()`).
+    """
     flows_dir = Path(flows_dir)
     files = sorted(flows_dir.glob("*.yml"))
     if not files:
         raise FlowError(f"no flow files (*.yml) in {flows_dir}")
-    facts = contract_facts(contract)
+    facts = dict(facts) if facts is not None else contract_facts()
     questions: list[QuestionSpec] = []
     by_id: dict[str, QuestionSpec] = {}
     by_fact: dict[str, QuestionSpec] = {}

@@ -53,6 +53,10 @@ def test_the_sample_is_clearly_labelled_as_fictional(directory):
         assert "example.org" in service.url
 
 
+def test_the_directory_keeps_its_source_for_the_ruleset_fingerprint(directory):
+    assert directory.source_bytes == SAMPLE.read_bytes()
+
+
 def test_the_sample_loads_without_config_too(directory):
     # Its areas are the localities' names, read as ids when no config is given.
     assert load_directory(SAMPLE).services == directory.services
