@@ -408,3 +408,51 @@ def test_a_boolean_fact_asked_as_a_number_is_refused(tmp_path):
     path.write_text(path.read_text().replace("facts: [lives_alone]\n    kind: boolean", "facts: [lives_alone]\n    kind: number"))
     with pytest.raises(FlowError, match="lives_alone.*boolean"):
         load_flows(target)
+
+
+# --- a whole dialogue against the real engine ---------------------------------------------------
+
+def run_dialogue(flows, audience, answers, default_no=True, limit=80):
+    """Ask what the engine's `missing` asks for, answer in plain words, until nothing is left.
+
+    Returns the question ids asked and the last decision.
+    """
+    from engine_helpers import NOW, get_triage
+
+    triage = get_triage()
+    facts, skip, asked = {}, set(), []
+    for _ in range(limit):
+        decision = triage.decide(triage.parse_contact({"channel": "web_chat", "facts": facts}), NOW)
+        question = next_question(flows, decision["missing"], facts, audience, skip)
+        if question is None:
+            return asked, decision
+        said = answers.get(question.id, "none of these" if question.kind in ("multi", "checklist") else "no")
+        got = parse_answer(question, said, triage.config)
+        assert got is not None, f"{question.id}: {said!r} was not understood"
+        asked.append(question.id)
+        skip |= {fact for fact, value in got.items() if value is None}
+        facts.update({fact: value for fact, value in got.items() if value is not None})
+    raise AssertionError(f"the dialogue did not end after {limit} questions: {asked}")
+
+
+def test_lonely_resident_in_dartford_is_asked_the_screen_first_and_offered_befriending(flows):
+    asked, decision = run_dialogue(flows, "resident", {
+        "age": "I'm 82", "locality": "Dartford", "lonely_or_isolated": "yes, I hardly see anyone",
+        "fall_injury": "I don't know", "admissions_12m": "never", "frailty_score": "3",
+        "information_topic": "I don't know"})
+    assert asked[0] == "emergency_screen"
+    assert asked.count("emergency_screen") == 1          # one question, not ten
+    assert (decision["route"], decision["status"]) == ("voluntary_sector", "complete")
+    assert "Dartford, Gravesham and Swanley Befriending Circle (sample)" in [s["name"] for s in decision["services"]]
+
+
+def test_chest_pain_on_the_screen_goes_straight_to_999(flows):
+    from engine_helpers import NOW, get_triage
+
+    triage = get_triage()
+    decision = triage.decide(triage.parse_contact({"channel": "phone", "facts": {}}), NOW)
+    question = next_question(flows, decision["missing"], {}, "call_handler")
+    assert question.id == "emergency_screen"
+    facts = answer_to_facts(question, ["chest_pain"])
+    decision = triage.decide(triage.parse_contact({"channel": "phone", "facts": facts}), NOW)
+    assert (decision["route"], decision["pathway"]) == ("emergency", "ambulance")
