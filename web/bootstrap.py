@@ -1,0 +1,53 @@
+"""Wiring in one place: the web app's dependencies, built once when the app is created.
+
+`bootstrap(settings)` builds the triage service (config, rules, flows), the store, the clock
+and (later) the fact extractor and dialogue client, and returns them as one `Services`
+object that `create_app` puts on `app.extensions["spoa"]`. Nothing is built at import time.
+Tests pass their settings (or a triage built once per session) to `create_app`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+from flask import current_app
+
+from web.store import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    config: Any                      # spoa.config.Config
+    triage: Any                      # spoa.bootstrap.Triage
+    store: Store
+    clock: Callable[[], datetime]
+    extractor: Any = None            # spoa.extraction (added by the chat/console work)
+    dialogue: Any = None             # the Rasa dialogue client (added by the chat work)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def bootstrap(settings: Mapping[str, Any]) -> Services:
+    """Build every dependency from the app's settings (see web/settings.py for the keys)."""
+    triage = settings.get("SPOA_TRIAGE")
+    if triage is None:
+        from spoa.bootstrap import build_triage
+
+        triage = build_triage(config_path=settings["SPOA_CONFIG"], rules_dir=settings["SPOA_RULES_DIR"],
+                              flows_dir=settings["SPOA_FLOWS_DIR"])
+    store = settings.get("SPOA_STORE") or Store(settings["DATABASE_URL"], schema=settings.get("DATABASE_SCHEMA"),
+                                                 pool_size=int(settings.get("DATABASE_POOL_SIZE", 10)))
+    return Services(config=triage.config, triage=triage, store=store,
+                    clock=settings.get("SPOA_CLOCK") or utc_now,
+                    extractor=settings.get("SPOA_EXTRACTOR"), dialogue=settings.get("SPOA_DIALOGUE"))
+
+
+def services() -> Services:
+    """The running app's services (inside a request or app context)."""
+    return current_app.extensions["spoa"]

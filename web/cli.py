@@ -1,0 +1,187 @@
+"""The web app's commands, mounted into the `spoa` command by spoa/cli.py (`register(main)`).
+
+    spoa users add NAME --role ROLE [--password-stdin]
+    spoa audit verify
+    spoa replay --from DATE --to DATE [--rules DIR] [--json]
+    spoa demo
+    spoa serve [--host H] [--port P] [--threads N]
+    spoa db upgrade | spoa db current
+
+Each command builds the app with `create_app` (settings from the environment: DATABASE_URL,
+SECRET_KEY, ...) and uses its services; `python -m web.cli ...` works without the spoa CLI.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+ROLES = ("call_handler", "duty_worker", "supervisor", "admin")
+
+
+def _app(ctx: click.Context, **overrides):  # noqa: ANN003, ANN202
+    """The app, with the config and rules the parent `spoa` command was given (if any)."""
+    from web import create_app
+
+    settings = dict(overrides)
+    obj = ctx.find_root().obj or {}
+    if obj.get("config_path"):
+        settings["SPOA_CONFIG"] = obj["config_path"]
+    if obj.get("rules_dir"):
+        settings["SPOA_RULES_DIR"] = obj["rules_dir"]
+    return create_app(settings)
+
+
+@click.group("users")
+def users_group() -> None:
+    """Staff users."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
+@click.pass_context
+def users_add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
+    """Create a staff user NAME with ROLE (the password is prompted for, or read from stdin)."""
+    from web.store import audit, users
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    app = _app(ctx)
+    spoa = app.extensions["spoa"]
+    spoa.store.upgrade()
+
+    def add(db):  # noqa: ANN001, ANN202
+        user = users.add_user(db, name, password, role)
+        audit.append(db, actor="cli", action="user.add", target=user.username, details={"role": role},
+                     at=spoa.now())
+        return user.username
+
+    try:
+        username = spoa.store.run(add)
+    except users.UserError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"user {username} ({role}) created")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit_group.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Recompute the audit log's hash chain; exit 1 naming the first broken row."""
+    from web.store import audit
+
+    spoa = _app(ctx).extensions["spoa"]
+    with spoa.store.session() as db:
+        result = audit.verify(db)
+    click.echo(str(result))
+    if not result.ok:
+        sys.exit(1)
+
+
+@click.command("replay")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="First day (received on or after).")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Last day (received on or before).")
+@click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False),
+              help="A candidate rules folder (default: the current rules).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def replay_command(ctx: click.Context, date_from, date_to, rules_dir: str | None, as_json: bool) -> None:  # noqa: ANN001
+    """Re-decide stored contacts with the current or a candidate ruleset; report route changes."""
+    from web.store.replay import replay_with
+
+    spoa = _app(ctx).extensions["spoa"]
+    with spoa.store.session() as db:
+        report = replay_with(db, spoa.triage, rules_dir=rules_dir,
+                             date_from=date_from.date() if date_from else None,
+                             date_to=date_to.date() if date_to else None)
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.text())
+
+
+@click.command("demo")
+@click.pass_context
+def demo_command(ctx: click.Context) -> None:
+    """Create demo staff logins (printed once) and a few dozen fictional contacts."""
+    from web.demo import seed_demo
+
+    spoa = _app(ctx).extensions["spoa"]
+    spoa.store.upgrade()
+    result = seed_demo(spoa)
+    click.echo(result.text())
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Default: HOST or 127.0.0.1.")
+@click.option("--port", type=int, default=None, help="Default: PORT or 5000.")
+@click.option("--threads", type=int, default=None, help="Waitress worker threads (default 8).")
+@click.option("--no-demo", is_flag=True, help="Don't seed the demo on an empty database.")
+@click.pass_context
+def serve_command(ctx: click.Context, host: str | None, port: int | None, threads: int | None, no_demo: bool) -> None:
+    """Migrate the database, seed the demo if it is empty, and serve with waitress."""
+    from waitress import serve
+
+    from web.demo import seed_demo_if_empty
+
+    app = _app(ctx)
+    spoa = app.extensions["spoa"]
+    spoa.store.upgrade()
+    if not no_demo and app.config.get("SPOA_AUTO_DEMO", True):
+        result = seed_demo_if_empty(spoa)
+        if result is not None:
+            click.echo(result.text())
+    host = host or app.config["HOST"]
+    port = port or int(app.config["PORT"])
+    click.echo(f"SPoA web app on http://{host}:{port} (database: {spoa.store.backend}, "
+               f"ruleset {spoa.triage.ruleset.version})")
+    serve(app, host=host, port=port, threads=threads or int(app.config["SPOA_THREADS"]), ident="spoa",
+          clear_untrusted_proxy_headers=True)
+
+
+@click.group("db")
+def db_group() -> None:
+    """The database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply the migrations up to the latest."""
+    spoa = _app(ctx).extensions["spoa"]
+    spoa.store.upgrade()
+    click.echo(f"database ({spoa.store.backend}) at revision {spoa.store.current_revision()}")
+
+
+@db_group.command("current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """Print the database's migration revision."""
+    spoa = _app(ctx).extensions["spoa"]
+    click.echo(spoa.store.current_revision() or "empty (run: spoa db upgrade)")
+
+
+COMMANDS = [users_group, audit_group, replay_command, demo_command, serve_command, db_group]
+
+
+def register(group: click.Group) -> None:
+    """Mount these commands into the `spoa` command group."""
+    for command in COMMANDS:
+        group.add_command(command)
+
+
+@click.group()
+def cli() -> None:
+    """The web app's commands (also mounted into `spoa`)."""
+
+
+register(cli)
+
+if __name__ == "__main__":
+    cli()

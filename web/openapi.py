@@ -1,0 +1,175 @@
+"""The OpenAPI 3.1 document for /api, built from the contract schemas (no copy to drift)."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from flask import Flask
+
+
+@lru_cache(maxsize=None)
+def _schema(name: str) -> dict:
+    data = json.loads(resources.files("spoa").joinpath("schemas", name).read_text(encoding="utf-8"))
+    data.pop("$schema", None)
+    data.pop("$id", None)
+    return data
+
+
+def _error_response(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json_body(ref: str, required: bool = True) -> dict:
+    return {"required": required, "content": {"application/json": {"schema": {"$ref": ref}}}}
+
+
+def _ok(description: str, ref: str | None = None, schema: dict | None = None) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": schema or {"$ref": ref}}}}
+
+
+ERRORS_WRITE = {"400": _error_response("Malformed JSON"), "401": _error_response("Not logged in / no token"),
+                "403": _error_response("Role not allowed"), "413": _error_response("Body too large"),
+                "415": _error_response("Not JSON"), "422": _error_response("Invalid contact or unknown fact"),
+                "503": _error_response("Database unavailable; nothing saved")}
+ERRORS_READ = {"401": ERRORS_WRITE["401"], "403": ERRORS_WRITE["403"], "404": _error_response("Unknown id"),
+               "503": ERRORS_WRITE["503"]}
+CONTACT_ID = {"name": "contact_id", "in": "path", "required": True,
+              "schema": {"type": "string", "pattern": "^SPA-[0-9A-Z]{4}-[0-9A-Z]{4}$"},
+              "example": "SPA-7K3Q-9F2M"}
+ITEM_ID = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+SOURCE = {"enum": ["chat", "console", "extraction", "api"],
+          "description": "Who or what gave these facts (default: api for the service token, console for staff)."}
+
+
+def openapi_document(app: Flask | None = None) -> dict[str, Any]:
+    contact = _schema("contact.schema.json")
+    facts = contact["properties"]["facts"]
+    decision = _schema("decision.schema.json")
+    schemas = {
+        "Contact": {**contact, "properties": {**contact["properties"], "source": SOURCE}},
+        "Facts": facts,
+        "FactsUpdate": {"type": "object", "required": ["facts"],
+                        "properties": {"facts": {"$ref": "#/components/schemas/Facts"}, "source": SOURCE}},
+        "Decision": decision,
+        "Error": {"type": "object", "required": ["error", "message"], "properties": {
+            "error": {"type": "string"}, "message": {"type": "string"}, "field": {"type": ["string", "null"]},
+            "allowed": {}, "errors": {"type": "array", "items": {"type": "object"}}}},
+        "ContactSummary": {"type": "object", "properties": {
+            name: {"type": ["string", "null"]} for name in (
+                "id", "channel", "received_at", "status", "locality", "route", "pathway", "safeguarding_level",
+                "decision_status", "ruleset_version", "updated_at")} | {
+            "review_required": {"type": "boolean"}, "overridden": {"type": "boolean"}}},
+        "WorklistItem": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "contact_id": {"type": "string"},
+            "kind": {"enum": ["referral", "callback"]},
+            "status": {"enum": ["open", "accepted", "returned", "superseded"]},
+            "route": {"type": ["string", "null"]}, "pathway": {"type": ["string", "null"]},
+            "safeguarding_level": {"type": ["string", "null"]}, "response_target": {"type": ["string", "null"]},
+            "rank": {"type": "integer"}, "due_at": {"type": ["string", "null"], "format": "date-time"},
+            "time_left_seconds": {"type": ["integer", "null"]}, "overdue": {"type": "boolean"},
+            "note": {"type": ["string", "null"]}}},
+        "ContactOutcome": {"type": "object", "required": ["id", "decision"], "properties": {
+            "id": {"type": "string"}, "contact": {"$ref": "#/components/schemas/ContactSummary"},
+            "decision": {"$ref": "#/components/schemas/Decision"}, "decision_id": {"type": "integer"},
+            "worklist_item": {"oneOf": [{"$ref": "#/components/schemas/WorklistItem"}, {"type": "null"}]},
+            "facts": {"$ref": "#/components/schemas/Facts"}}},
+        "ContactRecord": {"type": "object", "description": "Summary plus facts, fact_events, decisions, reviews, worklist.",
+                          "properties": {"facts": {"$ref": "#/components/schemas/Facts"},
+                                         "fact_events": {"type": "array"}, "decisions": {"type": "array"},
+                                         "reviews": {"type": "array"}, "worklist": {"type": "array"}}},
+        "Review": {"type": "object", "required": ["action"], "properties": {
+            "action": {"enum": ["confirm", "override"]},
+            "route": {"enum": decision["properties"]["route"]["enum"]},
+            "pathway": {"type": ["string", "null"]},
+            "reason": {"type": "string", "description": "Required for an override."}}},
+    }
+    security_either = [{"serviceToken": []}, {"staffSession": []}]
+    staff_only = [{"staffSession": []}]
+    paths = {
+        "/api/health": {"get": {"summary": "Database and ruleset status", "security": [], "responses": {
+            "200": _ok("Healthy", schema={"type": "object"}), "503": _ok("Database unavailable", schema={"type": "object"})}}},
+        "/api/openapi.json": {"get": {"summary": "This document", "security": [],
+                                      "responses": {"200": _ok("OpenAPI 3.1", schema={"type": "object"})}}},
+        "/api/triage": {"post": {"summary": "Decide a contact without storing it", "security": security_either,
+                                 "requestBody": _json_body("#/components/schemas/Contact"),
+                                 "responses": {"200": _ok("The decision", "#/components/schemas/Decision"),
+                                               **ERRORS_WRITE}}},
+        "/api/contacts": {
+            "post": {"summary": "Store a contact and its first decision (one transaction)",
+                     "security": security_either, "requestBody": _json_body("#/components/schemas/Contact"),
+                     "responses": {"201": _ok("Stored", "#/components/schemas/ContactOutcome"), **ERRORS_WRITE}},
+            "get": {"summary": "List contacts (supervisor, admin)", "security": staff_only,
+                    "parameters": [{"name": name, "in": "query", "schema": {"type": "string"}} for name in (
+                        "from", "to", "route", "pathway", "safeguarding_level", "review_required", "overridden",
+                        "locality", "channel", "status", "page", "per_page")],
+                    "responses": {"200": _ok("A page of contacts", schema={"type": "object", "properties": {
+                        "total": {"type": "integer"}, "contacts": {"type": "array", "items": {
+                            "$ref": "#/components/schemas/ContactSummary"}}}}), **ERRORS_READ}}},
+        "/api/contacts/{contact_id}": {"get": {
+            "summary": "A contact: facts, decisions, reviews, worklist (audit-logged)", "security": security_either,
+            "parameters": [CONTACT_ID],
+            "responses": {"200": _ok("The contact", "#/components/schemas/ContactRecord"), **ERRORS_READ}}},
+        "/api/contacts/{contact_id}/facts": {"post": {
+            "summary": "Add or correct facts and decide again", "security": security_either,
+            "parameters": [CONTACT_ID], "requestBody": _json_body("#/components/schemas/FactsUpdate"),
+            "responses": {"200": _ok("The new decision", "#/components/schemas/ContactOutcome"),
+                          "404": ERRORS_READ["404"], **ERRORS_WRITE}}},
+        "/api/contacts/{contact_id}/callback": {"post": {
+            "summary": "The resident asked to talk to a person: a call-back goes on the worklist",
+            "security": security_either, "parameters": [CONTACT_ID],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"note": {"type": "string"}}}}}},
+            "responses": {"201": _ok("The call-back item", "#/components/schemas/WorklistItem"),
+                          "404": ERRORS_READ["404"], **ERRORS_WRITE}}},
+        "/api/contacts/{contact_id}/reviews": {"post": {
+            "summary": "Confirm or override the current decision (staff)", "security": staff_only,
+            "parameters": [CONTACT_ID], "requestBody": _json_body("#/components/schemas/Review"),
+            "responses": {"201": _ok("The review", schema={"type": "object"}), "404": ERRORS_READ["404"],
+                          **ERRORS_WRITE}}},
+        "/api/worklist": {"get": {
+            "summary": "Worklist items, most urgent then oldest first (duty worker, supervisor, admin)",
+            "security": staff_only, "parameters": [
+                {"name": "status", "in": "query", "schema": {"enum": ["open", "accepted", "returned", "superseded", "all"]}},
+                {"name": "kind", "in": "query", "schema": {"enum": ["referral", "callback"]}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                {"name": "offset", "in": "query", "schema": {"type": "integer"}}],
+            "responses": {"200": _ok("Items", schema={"type": "object", "properties": {"items": {
+                "type": "array", "items": {"$ref": "#/components/schemas/WorklistItem"}}}}), **ERRORS_READ}}},
+        "/api/worklist/{item_id}/accept": {"post": {
+            "summary": "Accept: the referral is sent", "security": staff_only, "parameters": [ITEM_ID],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"note": {"type": "string"}}}}}},
+            "responses": {"200": _ok("The item", "#/components/schemas/WorklistItem"), "404": ERRORS_READ["404"],
+                          "409": _error_response("Already resolved"), **ERRORS_WRITE}}},
+        "/api/worklist/{item_id}/return": {"post": {
+            "summary": "Return with a reason", "security": staff_only, "parameters": [ITEM_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}},
+            "responses": {"200": _ok("The item", "#/components/schemas/WorklistItem"), "404": ERRORS_READ["404"],
+                          "409": _error_response("Already resolved"), **ERRORS_WRITE}}},
+        "/api/audit/verify": {"get": {
+            "summary": "Recompute the audit log's hash chain (supervisor, admin)", "security": staff_only,
+            "responses": {"200": _ok("Result", schema={"type": "object", "properties": {
+                "ok": {"type": "boolean"}, "rows_checked": {"type": "integer"},
+                "first_broken_id": {"type": ["integer", "null"]}, "reason": {"type": ["string", "null"]}}}),
+                **ERRORS_READ}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {"title": "SPoA triage API", "version": "1.0.0",
+                 "description": "Contacts, facts and decisions for the single point of access. A decision is "
+                                "decision support: a person confirms it; only 999 advice is given at once."},
+        "servers": [{"url": "/"}],
+        "security": security_either,
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {
+            "serviceToken": {"type": "http", "scheme": "bearer",
+                             "description": "SPOA_SERVICE_TOKEN, for the dialogue's action server"},
+            "staffSession": {"type": "apiKey", "in": "cookie", "name": "spoa_session",
+                             "description": "A staff login session; send X-CSRFToken on POST"}}},
+    }
