@@ -1,0 +1,499 @@
+"""What the supervisor's audit pages and the duty worker's worklist page read and show.
+
+The pages in web/blueprints/audit_pages.py and worklist_pages.py are thin: they parse the
+request, call one function here, and render. Functions here read the store (through the
+store's own repository functions where they exist) and turn stored decisions into plain words:
+a decision's `fired` items become sentences a supervisor can check against the protocol.
+
+Nothing here decides: routes come from the engine, and overrides and worklist actions go
+through web.store.contacts.review and web.store.worklist.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from web.store import audit, contacts, replay, worklist
+from web.store.models import Contact
+
+ROUTE_LABELS = {
+    "emergency": "Emergency (999)",
+    "rapid_response": "Rapid response",
+    "mdt": "Multidisciplinary team",
+    "voluntary_sector": "Voluntary sector",
+    "self_care": "Self-care and information",
+    "out_of_scope": "Out of scope",
+}
+PATHWAY_LABELS = {
+    "ambulance": "Ambulance", "police": "Police", "ucr": "Urgent community response",
+    "mental_health_crisis": "Mental health crisis", "complex_care": "Complex care",
+    "care_act_assessment": "Care Act assessment", "carer_assessment": "Carer's assessment",
+    "end_of_life": "End of life", "post_discharge": "After hospital discharge", "safeguarding": "Safeguarding",
+    "community_support": "Community support", "information": "Information and advice",
+    "children_services": "Children's services", "other_area": "Another area",
+}
+SAFEGUARDING_LABELS = {"none": "None", "concern": "Concern", "referral": "Referral", "urgent": "Urgent"}
+# nhsuk-tag colour modifiers: the more urgent, the warmer.
+ROUTE_TAGS = {"emergency": "red", "rapid_response": "orange", "mdt": "yellow", "voluntary_sector": "green",
+              "self_care": "blue", "out_of_scope": "grey"}
+SAFEGUARDING_TAGS = {"none": "white", "concern": "yellow", "referral": "orange", "urgent": "red"}
+SOURCE_LABELS = {"chat": "web chat", "console": "call handler console", "extraction": "text extraction",
+                 "api": "API"}
+CHANNEL_CHOICES = {"phone": "Phone", "web_chat": "Web chat", "professional_referral": "Professional referral"}
+FLAG_CHOICES = (("", "Any"), ("yes", "Yes"), ("no", "No"))
+
+PER_PAGE = 25
+CSV_COLUMNS = ("reference", "received_at", "channel", "locality", "route", "pathway", "safeguarding_level",
+               "decision_status", "review_required", "overridden", "status", "ruleset_version")
+
+
+# -- words -----------------------------------------------------------------------------------
+
+def words(name: str | None) -> str:
+    """A snake_case id in plain words ("on_floor_cannot_get_up" -> "on floor cannot get up")."""
+    return (name or "").replace("_", " ")
+
+
+def route_label(route: str | None) -> str:
+    return ROUTE_LABELS.get(route or "", words(route) or "none")
+
+
+def pathway_label(pathway: str | None) -> str:
+    return PATHWAY_LABELS.get(pathway or "", words(pathway) or "none")
+
+
+def value_words(value: Any) -> str:
+    """A fact's value as a person would say it."""
+    if value is None:
+        return "unknown"
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(value_words(item) for item in value) if value else "none"
+    if isinstance(value, str):
+        return words(value)
+    return str(value)
+
+
+def matched_words(matched: Mapping[str, Any]) -> list[str]:
+    """["fall injury is none", "age is 90"] for a rule's matched facts."""
+    return [f"{words(fact)} is {value_words(value)}" for fact, value in matched.items()]
+
+
+def role_words(role: str | None) -> str:
+    """What the rule did, from the trace's `role`."""
+    role = role or ""
+    if role.startswith("derived "):
+        return f"established that “{words(role[len('derived '):])}” holds"
+    return {
+        "decided the route": "decided the route",
+        "same route, another pathway": "pointed to the same route by another pathway",
+        "also referred": "added a referral alongside the main route",
+        "outranked": "also matched, but a more urgent route took precedence",
+        "safeguarding": "set the safeguarding level or the basis for a referral",
+        "review": "asked for a person to review the decision",
+    }.get(role, words(role) or "fired")
+
+
+@dataclass
+class TraceLine:
+    """One fired rule, in plain words."""
+
+    rule: str
+    title: str
+    version: str
+    source: str
+    role: str
+    does: str
+    leads: bool
+    matched: list[str]
+    derived: list[str]
+    not_derived: list[str]
+    unknown: list[str]
+
+    @property
+    def reasons(self) -> str:
+        """"decided the route because fall injury is none and “adult” was established"."""
+        parts = [self.does]
+        if self.matched:
+            parts.append(f" because {_join(self.matched)}")
+        if self.derived:
+            parts.append(f"{' and' if self.matched else ' because'} {_join(self.derived)} "
+                         f"{'was' if len(self.derived) == 1 else 'were'} established")
+        if self.not_derived:
+            parts.append(f", while {_join(self.not_derived)} "
+                         f"{'was' if len(self.not_derived) == 1 else 'were'} not")
+        if not (self.matched or self.derived or self.not_derived):
+            parts.append(" with no facts needed (a catch-all)")
+        return "".join(parts)
+
+    @property
+    def explanation(self) -> str:
+        return f"This rule {self.reasons}."
+
+    @property
+    def sentence(self) -> str:
+        return f"Rule {self.rule} (version {self.version}), “{self.title}”, {self.reasons}."
+
+
+def _join(items: list[str]) -> str:
+    items = [f"“{item}”" if " is " not in item else item for item in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def trace_lines(fired: Iterable[Mapping[str, Any]]) -> list[TraceLine]:
+    """Every fired rule of a decision (its `fired` items) as a plain-words line."""
+    lines = []
+    for item in fired:
+        role = str(item.get("role") or "")
+        lines.append(TraceLine(
+            rule=str(item.get("rule", "?")), title=str(item.get("title") or "untitled rule"),
+            version=str(item.get("version", "?")), source=str(item.get("source") or "no source recorded"),
+            role=role, does=role_words(role), leads=role == "decided the route",
+            matched=matched_words(item.get("matched") or {}),
+            derived=[words(name) for name in item.get("derived_used") or []],
+            not_derived=[words(name) for name in item.get("not_derived_used") or []],
+            unknown=[words(name) for name in item.get("unknown") or []]))
+    return lines
+
+
+def duration_words(seconds: int | float | None) -> str:
+    """"1 hour 20 minutes", "2 days 3 hours", "under a minute"."""
+    if seconds is None:
+        return "no target"
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [(days, "day"), (hours, "hour")] if days else [(hours, "hour"), (minutes, "minute")]
+    text = " ".join(f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n)
+    return text or "under a minute"
+
+
+def target_words(target: str | None) -> str:
+    """An ISO 8601 response target in words (PT2H -> "2 hours", PT0M -> "immediately")."""
+    if not target:
+        return "no target"
+    delta = worklist.parse_duration(target)
+    return "immediately" if delta == timedelta(0) else duration_words(delta.total_seconds())
+
+
+def local_time(value: str | datetime | None, timezone: str = "Europe/London") -> str:
+    """A stored UTC time in the service's time zone: "26 Nov 2026, 10:00"."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%-d %b %Y, %H:%M")
+
+
+# -- the contact list ------------------------------------------------------------------------
+
+@dataclass
+class ListQuery:
+    """The contact list's filters and page, parsed from the query string, with any errors."""
+
+    filters: contacts.ContactFilter
+    page: int = 1
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)  # what was typed, to show back
+
+
+FILTER_KEYS = ("from", "to", "route", "pathway", "safeguarding_level", "review_required", "overridden",
+               "locality", "channel")
+
+
+def parse_list_query(args: Mapping[str, str], *, localities: Iterable[str] = ()) -> ListQuery:
+    """The filters from the query string. A bad value is reported and ignored, never a 500."""
+    values = {key: (args.get(key) or "").strip() for key in FILTER_KEYS}
+    errors: dict[str, str] = {}
+
+    def day(key: str, label: str) -> date | None:
+        if not values[key]:
+            return None
+        try:
+            return date.fromisoformat(values[key])
+        except ValueError:
+            errors[key] = f"{label} must be a real date, like 2026-11-26"
+            return None
+
+    def choice(key: str, allowed: Iterable[str], label: str) -> str | None:
+        if not values[key]:
+            return None
+        if values[key] not in allowed:
+            errors[key] = f"{label} must be one of the listed options"
+            return None
+        return values[key]
+
+    def flag(key: str, label: str) -> bool | None:
+        if not values[key]:
+            return None
+        if values[key] in ("yes", "no"):
+            return values[key] == "yes"
+        errors[key] = f"{label} must be yes, no or any"
+        return None
+
+    date_from, date_to = day("from", "Date from"), day("to", "Date to")
+    if date_from and date_to and date_from > date_to:
+        errors["to"] = "Date to must be the same as or after date from"
+        date_to = None
+    filters = contacts.ContactFilter(
+        date_from=date_from, date_to=date_to,
+        route=choice("route", ROUTE_LABELS, "Route"),
+        pathway=choice("pathway", PATHWAY_LABELS, "Pathway"),
+        safeguarding_level=choice("safeguarding_level", SAFEGUARDING_LABELS, "Safeguarding level"),
+        review_required=flag("review_required", "Review required"),
+        overridden=flag("overridden", "Overridden"),
+        locality=choice("locality", list(localities), "Locality") if localities else values["locality"] or None,
+        channel=choice("channel", CHANNEL_CHOICES, "Channel"))
+    try:
+        page = max(1, int(args.get("page") or 1))
+    except ValueError:
+        page = 1
+    return ListQuery(filters=filters, page=page, errors=errors, values=values)
+
+
+def active_filters(query: ListQuery) -> dict[str, str]:
+    """The filters in force (for links to the next page, the CSV and the charts)."""
+    return {key: value for key, value in query.values.items() if value and key not in query.errors}
+
+
+@dataclass
+class ContactPage:
+    rows: list[dict]
+    total: int
+    page: int
+    pages: int
+
+
+def contact_list(session: Session, query: ListQuery, *, per_page: int = PER_PAGE) -> ContactPage:
+    """One page of the filtered contact list (newest first)."""
+    rows, total = contacts.list_contacts(session, query.filters, page=query.page, per_page=per_page)
+    pages = max(1, -(-total // per_page))
+    return ContactPage(rows=[contacts.contact_summary(row) for row in rows], total=total,
+                       page=min(query.page, pages), pages=pages)
+
+
+def _safe_cell(value: Any) -> str:
+    """A CSV cell a spreadsheet won't run as a formula (locality can be a free place name)."""
+    text = "" if value is None else ("yes" if value is True else "no" if value is False else str(value))
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_csv(session: Session, query: ListQuery) -> tuple[str, int]:
+    """The whole filtered list as CSV (oldest first) and its row count. No facts, no free text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for row in contacts.iter_contacts(session, query.filters):
+        summary = contacts.contact_summary(row)
+        summary["reference"] = summary["id"]
+        writer.writerow([_safe_cell(summary.get(column)) for column in CSV_COLUMNS])
+        count += 1
+    return out.getvalue(), count
+
+
+def record_export(session: Session, *, actor: str, actor_role: str | None, now: datetime, rows: int,
+                  filters: Mapping[str, str]) -> None:
+    """The audit-log row for a CSV export (the filters used and the row count: no personal data)."""
+    audit.append(session, actor=actor, actor_role=actor_role, action="contacts.export", target=None,
+                 details={"rows": rows, "filters": dict(filters), "format": "csv"}, at=now)
+
+
+# -- one contact -----------------------------------------------------------------------------
+
+def view_contact(session: Session, contact_id: str, *, actor: str, actor_role: str | None,
+                 now: datetime) -> dict[str, Any]:
+    """Everything about one contact, and an audit-log row saying who viewed it (one transaction)."""
+    record = contacts.contact_record(session, contact_id, now=now)
+    audit.append(session, actor=actor, actor_role=actor_role, action="contact.view", target=record["id"],
+                 details={"via": "audit_pages"}, at=now)
+    for decision in record["decisions"]:
+        body = decision["decision"] or {}
+        decision["trace"] = trace_lines(body.get("fired") or [])
+        decision["missing_words"] = [words(name) for name in body.get("missing") or []]
+        decision["reviews"] = [r for r in record["reviews"] if r["decision_id"] == decision["id"]]
+    record["current_decision_id"] = record["decisions"][-1]["id"] if record["decisions"] else None
+    return record
+
+
+def contact_exists(session: Session, contact_id: str) -> bool:
+    try:
+        contacts.get_contact(session, contact_id)
+    except contacts.ContactNotFound:
+        return False
+    return True
+
+
+# -- charts ----------------------------------------------------------------------------------
+
+def chart_data(rows: Iterable[Contact], *, timezone: str = "Europe/London") -> dict[str, Any]:
+    """Routes per day, safeguarding levels, and review and override rates per day, for Chart.js.
+
+    Days are local days in the service's time zone. Rates are per cent of that day's contacts.
+    """
+    zone = ZoneInfo(timezone)
+    per_day: dict[str, Counter] = defaultdict(Counter)
+    levels: Counter = Counter()
+    reviewed: Counter = Counter()
+    overridden: Counter = Counter()
+    totals: Counter = Counter()
+    for row in rows:
+        day = row.received_at.astimezone(zone).date().isoformat()
+        totals[day] += 1
+        per_day[day][row.route or "none"] += 1
+        levels[row.safeguarding_level or "none"] += 1
+        reviewed[day] += bool(row.review_required)
+        overridden[day] += bool(row.overridden)
+    days = sorted(totals)
+    routes = [route for route in ROUTE_LABELS if any(per_day[day][route] for day in days)]
+    total = sum(totals.values())
+    return {
+        "total": total,
+        "routes_per_day": {
+            "labels": days,
+            "datasets": [{"key": route, "label": route_label(route), "data": [per_day[day][route] for day in days]}
+                         for route in routes],
+        },
+        "safeguarding": {
+            "labels": [SAFEGUARDING_LABELS[level] for level in SAFEGUARDING_LABELS],
+            "keys": list(SAFEGUARDING_LABELS),
+            "data": [levels[level] for level in SAFEGUARDING_LABELS],
+        },
+        "rates": {
+            "labels": days,
+            "review_required": [_percent(reviewed[day], totals[day]) for day in days],
+            "overridden": [_percent(overridden[day], totals[day]) for day in days],
+            "review_required_overall": _percent(sum(reviewed.values()), total),
+            "overridden_overall": _percent(sum(overridden.values()), total),
+        },
+    }
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def charts(session: Session, query: ListQuery, *, timezone: str) -> dict[str, Any]:
+    return chart_data(contacts.iter_contacts(session, query.filters), timezone=timezone)
+
+
+# -- the audit log ---------------------------------------------------------------------------
+
+def verify_log(session: Session) -> tuple[audit.VerifyResult, dict[str, Any] | None]:
+    """The hash chain's check, and the first broken row (if it still exists) to show."""
+    result = audit.verify(session)
+    broken = None
+    if not result.ok and result.first_broken_id is not None:
+        from web.store.models import AuditEntry
+
+        entry = session.get(AuditEntry, result.first_broken_id)
+        broken = audit.entry_dict(entry) if entry is not None else None
+    return result, broken
+
+
+def record_verify(session: Session, result: audit.VerifyResult, *, actor: str, actor_role: str | None,
+                  now: datetime) -> None:
+    audit.append(session, actor=actor, actor_role=actor_role, action="audit.verify",
+                 details={"ok": result.ok, "rows": result.rows_checked, "via": "audit_pages"}, at=now)
+
+
+def recent_log(session: Session, *, limit: int = 20) -> list[dict[str, Any]]:
+    return [audit.entry_dict(entry) for entry in audit.recent(session, limit=limit)]
+
+
+# -- replay ----------------------------------------------------------------------------------
+
+def candidate_rule_sets(setting: Any) -> dict[str, str]:
+    """The configured candidate rule folders ({name: path}; a list gives each folder's name)."""
+    if not setting:
+        return {}
+    if isinstance(setting, Mapping):
+        return {str(name): str(path) for name, path in setting.items()}
+    return {Path(str(path)).name: str(path) for path in setting}
+
+
+@dataclass
+class ReplayQuery:
+    date_from: date | None = None
+    date_to: date | None = None
+    rules: str = ""            # "" is the current rule set; else a name from the configured list
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
+    run: bool = False
+
+
+def parse_replay_query(args: Mapping[str, str], candidates: Mapping[str, str]) -> ReplayQuery:
+    values = {key: (args.get(key) or "").strip() for key in ("from", "to", "rules")}
+    query = ReplayQuery(values=values, run=bool(args.get("run")))
+    for key, label in (("from", "Date from"), ("to", "Date to")):
+        if values[key]:
+            try:
+                setattr(query, "date_from" if key == "from" else "date_to", date.fromisoformat(values[key]))
+            except ValueError:
+                query.errors[key] = f"{label} must be a real date, like 2026-11-26"
+    if query.date_from and query.date_to and query.date_from > query.date_to:
+        query.errors["to"] = "Date to must be the same as or after date from"
+    if values["rules"] and values["rules"] not in candidates:
+        query.errors["rules"] = "Choose a rule set from the list"
+    query.rules = values["rules"] if "rules" not in query.errors else ""
+    return query
+
+
+def run_replay(session: Session, triage: Any, query: ReplayQuery, candidates: Mapping[str, str]) -> dict[str, Any]:
+    """Re-decide the stored contacts in the range with the current or a candidate rule set
+    (web.store.replay.replay); nothing is written. Returns the report as a dict for the page."""
+    if query.rules:
+        from spoa.decide import decide
+
+        ruleset = triage.load_candidate(candidates[query.rules])
+
+        def decide_with(contact: dict, now: datetime) -> dict:
+            return decide(contact, ruleset, now)
+        version = ruleset.version
+    else:
+        decide_with, version = triage.decide, triage.ruleset.version
+    report = replay.replay(session, decide_with, date_from=query.date_from, date_to=query.date_to,
+                           ruleset_version=version)
+    data = report.as_dict()
+    data["rules_name"] = query.rules or "current"
+    data["transition_rows"] = [
+        {"from": key.split(" -> ")[0], "to": key.split(" -> ")[1], "count": value["count"],
+         "contact_ids": value["contact_ids"]}
+        for key, value in data["transitions"].items()]
+    data["pathway_only"] = [vars(change) for change in report.pathway_changed]
+    return data
+
+
+def record_replay(session: Session, report: Mapping[str, Any], *, actor: str, actor_role: str | None,
+                  now: datetime) -> None:
+    audit.append(session, actor=actor, actor_role=actor_role, action="replay.run",
+                 details={"from": report["from"], "to": report["to"], "rules": report["rules_name"],
+                          "ruleset_version": report["ruleset_version"], "total": report["total"],
+                          "route_changed": report["route_changed"]}, at=now)
+
+
+# -- the worklist ----------------------------------------------------------------------------
+
+def worklist_items(session: Session, *, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
+    """Open items, most urgent then the earliest deadline then the oldest, with time left in words."""
+    items = []
+    for item in worklist.list_items(session, limit=limit):
+        data = worklist.item_dict(item, now)
+        left = data["time_left_seconds"]
+        data["time_left_words"] = ("no target" if left is None else
+                                   f"overdue by {duration_words(left)}" if left < 0 else
+                                   f"{duration_words(left)} left")
+        data["target_words"] = target_words(data["response_target"])
+        items.append(data)
+    return items
