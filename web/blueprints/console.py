@@ -1,0 +1,250 @@
+"""The call-handler console (/console): guided triage on the phone, with the live decision.
+
+The page is one static template; web/static/js/console.js drives it through the JSON
+endpoints under /console/api (session login, CSRF token in the X-CSRFToken header). Each view
+parses the request, calls a function in web/console_service.py in one transaction, and
+returns the call's state. Errors are JSON here, always: 422 names the field, 404 an unknown
+contact. Call handlers take calls; supervisors and admins may look.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from spoa.contact import ContactError
+from web import console_service as console
+from web.bootstrap import services
+from web.security import api_auth, current_actor, roles_required
+from web.store import StoreUnavailable
+from web.store.contacts import ContactNotFound, ReviewError
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+log = logging.getLogger(__name__)
+
+TAKES_CALLS = ("call_handler",)
+MAY_VIEW = ("call_handler", "supervisor", "admin")
+
+
+@bp.record_once
+def _setup(state) -> None:  # noqa: ANN001
+    """At app creation: the console's own table, and the fact extractor if it can be built."""
+    spoa = state.app.extensions["spoa"]
+    try:
+        console.ensure_tables(spoa.store)
+    except Exception as error:  # noqa: BLE001 - a database down at start-up must not stop the app
+        log.warning("console table not checked at start-up: %s", type(error).__name__)
+
+
+def _error(status: int, error: str, message: str, field: str | None = None, allowed: list | None = None,
+           errors: list | None = None):  # noqa: ANN202
+    body: dict[str, Any] = {"error": error, "message": message}
+    if field is not None:
+        body["field"] = field
+    if allowed is not None:
+        body["allowed"] = allowed
+    if errors:
+        body["errors"] = errors
+    return jsonify(body), status
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/console/api/")
+
+
+@bp.errorhandler(console.ConsoleError)
+def _console_error(error: console.ConsoleError):  # noqa: ANN202
+    names = {403: "forbidden", 409: "closed", 422: "invalid_input"}
+    return _error(error.status, names.get(error.status, "invalid_input"), str(error), error.field, error.allowed)
+
+
+@bp.errorhandler(ContactError)
+def _contact_error(error: ContactError):  # noqa: ANN202
+    first = error.errors[0] if error.errors else {}
+    return _error(422, "invalid_fact", str(error), first.get("field"), first.get("allowed"), error.errors)
+
+
+@bp.errorhandler(ReviewError)
+def _review_error(error: ReviewError):  # noqa: ANN202
+    return _error(422, "invalid_review", str(error), error.field, error.allowed)
+
+
+@bp.errorhandler(ContactNotFound)
+def _not_found(error: ContactNotFound):  # noqa: ANN202
+    return _error(404, "not_found", str(error), "contact")
+
+
+@bp.errorhandler(StoreUnavailable)
+def _store_down(error: StoreUnavailable):  # noqa: ANN202
+    return _error(503, "database_unavailable", str(error))
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException):  # noqa: ANN202
+    if not _is_api():
+        from web.errors import error_response
+        return error_response(error.code or 500, "error", error.description or error.name)
+    if error.code == 400 and "CSRF" in (error.description or ""):
+        return _error(400, "csrf", "The page's security token is missing or expired; reload the page.")
+    return _error(error.code or 500, (error.name or "error").lower().replace(" ", "_"), error.description or error.name)
+
+
+def _body() -> dict:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if request.mimetype != "application/json":
+        raise console.ConsoleError("Send JSON with 'Content-Type: application/json'.", status=415)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise console.ConsoleError("The body is not valid JSON.", status=400) from None
+    if not isinstance(body, dict):
+        raise console.ConsoleError("The body must be a JSON object.")
+    return body
+
+
+def _state(contact_id: str, **extra: Any):  # noqa: ANN202
+    spoa = services()
+    now = spoa.now()
+    with spoa.store.session() as db:
+        state = console.call_state(db, spoa.triage, contact_id, now=now, zone=spoa.config.data.get(
+            "timezone", "Europe/London"))
+    state.update(extra)
+    return state
+
+
+def _actor():  # noqa: ANN202
+    actor = current_actor()
+    return actor.name, actor.role
+
+
+# -- the page ----------------------------------------------------------------------------------
+
+@bp.get("/")
+@roles_required(*MAY_VIEW)
+def index():
+    """The console page (the script loads the handler's open calls and resumes the last one)."""
+    actor = current_actor()
+    return render_template("console/index.html", can_take_calls=actor.role in TAKES_CALLS,
+                           channels=console.CHANNELS, callers=console.CALLERS,
+                           routes=list(console.ROUTE_LABELS.items()),
+                           red_flags=[(f, console.fact_question(services().triage.flows, f))
+                                      for f in console.EMERGENCY_SCREEN])
+
+
+# -- JSON --------------------------------------------------------------------------------------
+
+@bp.get("/api/contacts")
+@api_auth(*MAY_VIEW, service=False)
+def list_calls():
+    """This handler's open calls, newest first."""
+    name, _role = _actor()
+    with services().store.session() as db:
+        return jsonify({"contacts": console.my_open_calls(db, name)})
+
+
+@bp.post("/api/contacts")
+@api_auth(*TAKES_CALLS, service=False)
+def start_call():
+    """Start a call: channel (phone or professional_referral), caller, caller_name, about."""
+    spoa, body = services(), _body()
+    name, role = _actor()
+    now = spoa.now()
+    contact_id = spoa.store.run(lambda db: console.start_call(db, spoa.triage, body, handler=name, role=role, now=now))
+    log.info("console call %s started", contact_id)
+    return jsonify(_state(contact_id)), 201
+
+
+@bp.get("/api/contacts/<contact_id>")
+@api_auth(*MAY_VIEW, service=False)
+def get_call(contact_id: str):
+    """One call's state: answers, decision, the next question, the read-back."""
+    name, role = _actor()
+    if role in TAKES_CALLS:
+        with services().store.session() as db:
+            owner = console.started_by(db, contact_id)
+        if owner is not None and owner != name:
+            raise console.ConsoleError("This call belongs to another handler.", field="contact", status=403)
+    return jsonify(_state(contact_id))
+
+
+@bp.post("/api/contacts/<contact_id>/answer")
+@api_auth(*TAKES_CALLS, service=False)
+def answer(contact_id: str):
+    """Answer a question: {"question": id, "answer": value, "ask": [facts shown]}."""
+    spoa, body = services(), _body()
+    name, role = _actor()
+    now = spoa.now()
+    if "answer" not in body:
+        raise console.ConsoleError("Send the answer as {\"question\": id, \"answer\": value}.", field="answer")
+    outcome = spoa.store.run(lambda db: console.answer_question(
+        db, spoa.triage, contact_id, body.get("question"), body["answer"], handler=name, role=role, now=now,
+        ask=body.get("ask")))
+    return jsonify(_state(outcome.contact.id))
+
+
+@bp.post("/api/contacts/<contact_id>/facts")
+@api_auth(*TAKES_CALLS, service=False)
+def set_facts(contact_id: str):
+    """Set or change facts directly (a red-flag tick, a confirmed proposal): {"facts": {...}}.
+    "from_notes": true records them as confirmed extraction proposals."""
+    spoa, body = services(), _body()
+    name, role = _actor()
+    now = spoa.now()
+    source = "extraction" if body.get("from_notes") is True else "console"
+    outcome = spoa.store.run(lambda db: console.set_facts(db, spoa.triage, contact_id, body.get("facts"),
+                                                          handler=name, role=role, now=now, source=source))
+    return jsonify(_state(outcome.contact.id))
+
+
+@bp.post("/api/contacts/<contact_id>/notes")
+@api_auth(*TAKES_CALLS, service=False)
+def notes(contact_id: str):
+    """Save the notes and propose the facts found in them (nothing is set until confirmed)."""
+    spoa, body = services(), _body()
+    name, _role = _actor()
+    now = spoa.now()
+    text = body.get("notes")
+    spoa.store.run(lambda db: console.save_notes(db, contact_id, text, handler=name, now=now))
+    state = _state(contact_id)
+    proposals, extraction = [], "unavailable"
+    extractor = _extractor(spoa)
+    if extractor is not None:
+        try:
+            proposals = console.propose_facts(spoa.triage, extractor, text, state["facts"])
+            extraction = "ok"
+        except Exception as error:  # noqa: BLE001 - the notes are saved; proposals are a help only
+            log.warning("extraction failed on console notes: %s", type(error).__name__)
+            extraction = "failed"
+    state.update(proposals=proposals, extraction=extraction)
+    return jsonify(state)
+
+
+def _extractor(spoa):  # noqa: ANN001, ANN202
+    """The app's extractor, else one built once on first use (None if it can't be built)."""
+    if spoa.extractor is None and not getattr(spoa, "_console_extractor_failed", False):
+        try:
+            from spoa.extraction import build_extractor
+            spoa.extractor = build_extractor(spoa.config)
+        except Exception as error:  # noqa: BLE001
+            log.warning("fact extraction unavailable to the console: %s", type(error).__name__)
+            spoa._console_extractor_failed = True
+    return spoa.extractor
+
+
+@bp.post("/api/contacts/<contact_id>/close")
+@api_auth(*TAKES_CALLS, service=False)
+def close(contact_id: str):
+    """Confirm or override (reason required) and close: {"action", "route"?, "pathway"?, "reason"?}."""
+    spoa, body = services(), _body()
+    name, role = _actor()
+    now = spoa.now()
+    spoa.store.run(lambda db: console.close_call(db, contact_id, action=body.get("action"), route=body.get("route"),
+                                                 pathway=body.get("pathway"), reason=body.get("reason"),
+                                                 handler=name, role=role, now=now))
+    log.info("console call %s closed (%s)", contact_id, body.get("action"))
+    return jsonify(_state(contact_id))

@@ -1,0 +1,496 @@
+"""The call-handler console's service functions: start a call, answer, change, close.
+
+Built on the store's repository functions (web.store.contacts, worklist, audit); the views in
+web/blueprints/console.py only parse requests and call these. Every answer is saved as it is
+given (a fact event with source "console", or "extraction" for a proposal the handler
+confirmed), and the engine decides again after each one.
+
+What the contract has no place for lives in one small table of the console's own,
+`console_calls`: which handler holds the call, who is calling and about whom (as the handler
+typed them, for telling open calls apart), and the free-text notes. It is created at
+start-up if missing (separate metadata, so the store's migrations are untouched).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Column, MetaData, String, Table, Text, select
+from sqlalchemy.orm import Session
+
+from spoa.flows import UNKNOWN, AnswerError, Flows, answer_to_facts, build_question, next_question
+from web.store import audit, contacts, worklist
+from web.store.models import Contact, FactEvent, UTCDateTime, WorklistItem
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("phone", "professional_referral")
+CALLERS = ("self", "family_friend", "unpaid_carer", "professional")
+EMERGENCY_SCREEN = ("unresponsive", "breathing_difficulty_severe", "chest_pain", "stroke_signs", "severe_bleeding",
+                    "seizure_ongoing", "severe_allergic_reaction", "serious_injury", "overdose_or_self_harm",
+                    "immediate_danger")
+LABEL_MAX = 80
+NOTES_MAX = 5000
+
+ROUTE_LABELS = {
+    "emergency": "Emergency: 999 now",
+    "rapid_response": "Rapid response",
+    "mdt": "Multi-disciplinary team",
+    "voluntary_sector": "Voluntary sector",
+    "self_care": "Self-care information",
+    "out_of_scope": "Out of scope: signpost",
+}
+PATHWAY_LABELS = {
+    "ambulance": "Ambulance", "police": "Police", "ucr": "Urgent community response (2-hour)",
+    "mental_health_crisis": "Mental health crisis team", "complex_care": "Complex care",
+    "care_act_assessment": "Care Act assessment", "carer_assessment": "Carer's assessment",
+    "end_of_life": "End of life care", "post_discharge": "Support after hospital discharge",
+    "safeguarding": "Safeguarding enquiry", "community_support": "Community support",
+    "information": "Information and advice", "children_services": "Children's services",
+    "other_area": "Another area's service",
+}
+# What the handler tells the caller happens next, by route (the read-back script).
+NEXT_STEPS = {
+    "emergency": "Call 999 now (or we are putting you through). Stay on the line with me until help is with you.",
+    "rapid_response": "The urgent community response team will contact you and come to the person at home.",
+    "mdt": "Your local care team will review what you have told us and contact you to arrange an assessment.",
+    "voluntary_sector": "We will refer you to a local community service, who will contact you.",
+    "self_care": "We are not making a referral today. We will send you information about what you asked.",
+    "out_of_scope": "This service cannot help directly; here is who can.",
+}
+EMERGENCY_SCRIPT = [
+    "Tell the caller: call 999 now, or transfer the call to 999. Do not hang up.",
+    "Stay on the line until the ambulance or police are with the person.",
+    "If it is safe, stay with the person; do not give them anything to eat or drink.",
+    "If they stop breathing or become unresponsive, tell 999 at once: they will guide CPR.",
+]
+POLICE_SCRIPT = [
+    "Tell the caller: call 999 now and ask for the police. If they cannot speak, dial 999 and press 55.",
+    "Stay on the line; if the caller is in danger, they should get somewhere safe first.",
+]
+
+metadata = MetaData()
+console_calls = Table(
+    "console_calls", metadata,
+    Column("contact_id", String(16), primary_key=True),
+    Column("handler", String(64), nullable=False, index=True),
+    Column("caller_name", String(LABEL_MAX)),
+    Column("about", String(LABEL_MAX)),
+    Column("notes", Text),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+class ConsoleError(ValueError):
+    """Bad input to the console: answered as 422 with the field named."""
+
+    def __init__(self, message: str, field: str | None = None, allowed: list | None = None, status: int = 422):
+        super().__init__(message)
+        self.field, self.allowed, self.status = field, allowed, status
+
+
+def ensure_tables(store) -> None:  # noqa: ANN001
+    """Create the console's own table if it is missing (idempotent)."""
+    metadata.create_all(store.engine, checkfirst=True)
+
+
+# -- plain words ---------------------------------------------------------------------------
+
+def fact_question(flows: Flows, fact: str) -> str:
+    spec = flows.by_fact.get(fact)
+    if spec is None:
+        return fact.replace("_", " ")
+    if spec.kind == "checklist":
+        for option in spec.options:
+            if option.value == fact:
+                return option.call_handler or option.label
+    return spec.call_handler
+
+
+def value_words(flows: Flows, fact: str, value: Any) -> str:
+    """An answer as the handler reads it: Yes/No/Unknown, an option's label, a number."""
+    if value is None:
+        return "Unknown"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    spec = flows.by_fact.get(fact)
+    labels = {repr(o.value): (o.call_handler or o.label) for o in (spec.options if spec else ())}
+    if isinstance(value, list):
+        return ", ".join(labels.get(repr(v), str(v)) for v in value) if value else "None"
+    if repr(value) in labels:
+        return labels[repr(value)]
+    unit = f" {spec.unit}" if spec is not None and spec.unit and isinstance(value, int) else ""
+    return f"{value}{unit}"
+
+
+def fact_words(flows: Flows, fact: str, value: Any) -> str:
+    return f"{fact_question(flows, fact)} {value_words(flows, fact, value)}"
+
+
+def duration_words(target: str | None) -> str:
+    delta = worklist.parse_duration(target)
+    if delta is None:
+        return "No response target"
+    seconds = int(delta.total_seconds())
+    if seconds == 0:
+        return "Now"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days} day{'s' if days != 1 else ''}" if days else "",
+             f"{hours} hour{'s' if hours != 1 else ''}" if hours else "",
+             f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes else ""]
+    return "Within " + " ".join(part for part in parts if part)
+
+
+def local_time_words(moment: datetime | None, zone: str) -> str | None:
+    if moment is None:
+        return None
+    local = moment.astimezone(ZoneInfo(zone))
+    return local.strftime("%H:%M on %A %d %B %Y").replace(" 0", " ")
+
+
+# -- reading a call ---------------------------------------------------------------------------
+
+@dataclass
+class Call:
+    """What the console shows for one open (or just closed) contact."""
+
+    state: dict
+
+
+def _call_row(session: Session, contact_id: str) -> dict | None:
+    row = session.execute(select(console_calls).where(console_calls.c.contact_id == contact_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def _events(session: Session, contact_id: str) -> list[FactEvent]:
+    return list(session.scalars(select(FactEvent).where(FactEvent.contact_id == contact_id).order_by(FactEvent.id)))
+
+
+def _latest_values(events: list[FactEvent]) -> dict[str, Any]:
+    """Every fact ever answered, with its latest value (None: answered "unknown")."""
+    latest: dict[str, Any] = {}
+    for event in events:
+        latest[event.fact] = event.value
+    return latest
+
+
+def _answers(flows: Flows, events: list[FactEvent]) -> list[dict]:
+    """The answers so far, one per question, in the order the questions were first answered."""
+    latest = _latest_values(events)
+    order: list[str] = []
+    for event in events:
+        spec = flows.by_fact.get(event.fact)
+        qid = spec.id if spec else event.fact
+        if qid not in order:
+            order.append(qid)
+    answers = []
+    for qid in order:
+        spec = flows.by_id.get(qid)
+        facts = [f for f in (spec.facts if spec else (qid,)) if f in latest]
+        if spec is not None and spec.kind == "checklist":
+            ticked = [f for f in facts if latest[f] is True]
+            unknown = [f for f in facts if latest[f] is None]
+            shown = ", ".join(fact_question(flows, f) for f in ticked) if ticked else (
+                "Unknown" if unknown and len(unknown) == len(facts) else "None of these")
+        else:
+            shown = "; ".join(value_words(flows, f, latest[f]) for f in facts)
+        answers.append({"question": qid, "text": spec.call_handler if spec else qid,
+                        "facts": {f: latest[f] for f in facts}, "answer": shown,
+                        # The whole question, for changing this answer.
+                        "ask": build_question(spec, "call_handler").to_dict() if spec else None})
+    return answers
+
+
+def _why(flows: Flows, decision: dict) -> list[dict]:
+    """Each fired rule in plain words, the ones that decided first."""
+    rules = []
+    for fired in decision.get("fired") or []:
+        matched = fired.get("matched") or {}
+        rules.append({
+            "rule": fired.get("rule"), "version": fired.get("version"), "title": fired.get("title"),
+            "source": fired.get("source"), "role": fired.get("role"),
+            "decided": fired.get("role") not in ("outranked",) and not str(fired.get("role", "")).startswith("derived"),
+            "because": [fact_words(flows, f, v) for f, v in matched.items()],
+            "unknown": [fact_question(flows, f) for f in fired.get("unknown") or []],
+        })
+    rules.sort(key=lambda r: (not r["decided"], str(r["role"]).startswith("outranked")))
+    return rules
+
+
+def _emergency(decision: dict, facts: dict, flows: Flows) -> dict:
+    ticked = [f for f in EMERGENCY_SCREEN if facts.get(f) is True]
+    active = decision.get("route") == "emergency" or bool(ticked)
+    script = POLICE_SCRIPT if decision.get("pathway") == "police" or facts.get("immediate_danger") else EMERGENCY_SCRIPT
+    return {"active": active, "flags": ticked, "flag_words": [fact_question(flows, f) for f in ticked],
+            "script": script if active else [], "pathway": decision.get("pathway") if active else None}
+
+
+def _view(flows: Flows, contact: Contact, decision: dict, facts: dict, now: datetime, zone: str) -> dict:
+    target = decision.get("response_target")
+    delta = worklist.parse_duration(target)
+    due = contact.received_at + delta if delta is not None else None
+    safeguarding = decision.get("safeguarding") or {}
+    return {
+        "route": decision.get("route"), "route_label": ROUTE_LABELS.get(decision.get("route"), decision.get("route")),
+        "pathway": decision.get("pathway"),
+        "pathway_label": PATHWAY_LABELS.get(decision.get("pathway"), decision.get("pathway") or ""),
+        "response_target": target, "target_words": duration_words(target),
+        "due_at": contacts.iso(due), "due_words": local_time_words(due, zone),
+        "time_left_seconds": int((due - now).total_seconds()) if due is not None else None,
+        "safeguarding": {**safeguarding, "level_label": (safeguarding.get("level") or "none").capitalize()},
+        "also": [{"route": r, "label": ROUTE_LABELS.get(r, r)} for r in decision.get("also") or []],
+        "services": decision.get("services") or [],
+        "advice": decision.get("advice") or [],
+        "status": decision.get("status"),
+        "review_required": bool(decision.get("review_required")),
+        "review_reasons": decision.get("review_reasons") or [],
+        "missing": [{"fact": f, "text": fact_question(flows, f)} for f in decision.get("missing") or []],
+        "why": _why(flows, decision),
+        "ruleset_version": decision.get("ruleset_version"),
+        "emergency": _emergency(decision, facts, flows),
+    }
+
+
+def _close_blockers(decision: dict, facts: dict) -> list[str]:
+    """Why the call can't be closed as decided yet (FAILSAFE-2)."""
+    unanswered = [f for f in EMERGENCY_SCREEN if f not in facts]
+    if decision.get("route") != "emergency" and unanswered and decision.get("route") in ("self_care",
+                                                                                        "voluntary_sector"):
+        return ["Ask the emergency screen before closing this call as self-care or voluntary sector."]
+    return []
+
+
+def readback(flows: Flows, contact: Contact, decision: dict, route: str, pathway: str | None, zone: str,
+             now: datetime) -> dict:
+    """What the handler reads back to the caller: what happens next, by when, safety-netting."""
+    same = route == decision.get("route")
+    target = decision.get("response_target") if same else None
+    delta = worklist.parse_duration(target)
+    due = contact.received_at + delta if delta is not None else None
+    if route == "emergency":
+        by_when = "Now."
+    elif due is not None:
+        by_when = f"By {local_time_words(due, zone)} ({duration_words(target).lower()} of your call)."
+    elif route in worklist.REFERRING_ROUTES:
+        by_when = "The team will contact you as soon as they can; the duty worker sets the time."
+    else:
+        by_when = "No referral: there is no response time."
+    return {"reference": contact.id,
+            "lines": [f"Your reference number is {contact.id}.",
+                      NEXT_STEPS.get(route, ""), by_when],
+            "next": NEXT_STEPS.get(route, ""), "by_when": by_when,
+            "safety_netting": decision.get("advice") or [],
+            "route_label": ROUTE_LABELS.get(route, route), "pathway_label": PATHWAY_LABELS.get(pathway or "", "")}
+
+
+def call_state(session: Session, triage, contact_id: str, *, now: datetime, zone: str = "Europe/London") -> dict:
+    """Everything the console shows for one contact."""
+    flows: Flows = triage.flows
+    contact = contacts.get_contact(session, contact_id)
+    row = _call_row(session, contact.id) or {}
+    events = _events(session, contact.id)
+    latest = _latest_values(events)
+    facts = {f: v for f, v in latest.items() if v is not None}
+    decision_row = contacts.latest_decision(session, contact.id)
+    decision = decision_row.decision if decision_row is not None else triage.decide(
+        contacts.engine_contact(contact, facts), now)
+    skip = [f for f, v in latest.items() if v is None]
+    question = next_question(flows, decision.get("missing") or [], facts, "call_handler", skip=skip)
+    item = session.scalar(select(WorklistItem).where(WorklistItem.contact_id == contact.id, WorklistItem.kind == "referral")
+                          .order_by(WorklistItem.id.desc()).limit(1))
+    route = contact.route or decision.get("route")
+    state = {
+        "contact": {"id": contact.id, "channel": contact.channel, "status": contact.status,
+                    "received_at": contacts.iso(contact.received_at), "caller_name": row.get("caller_name"),
+                    "about": row.get("about"), "handler": row.get("handler"), "overridden": contact.overridden,
+                    "route": route, "pathway": contact.pathway},
+        "facts": facts,
+        "answers": _answers(flows, events),
+        "decision": decision,
+        "view": _view(flows, contact, decision, facts, now, zone),
+        "question": question.to_dict() if question is not None and contact.status == "open" else None,
+        "notes": row.get("notes") or "",
+        "close_blockers": _close_blockers(decision, facts),
+        "worklist_item": worklist.item_dict(item, now) if item is not None else None,
+        "readback": readback(flows, contact, decision, route, contact.pathway, zone, now),
+    }
+    return state
+
+
+# -- changing a call --------------------------------------------------------------------------
+
+def _text(value: Any, field: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConsoleError(f"{field} must be text.", field=field)
+    value = " ".join(value.split())
+    if len(value) > limit:
+        raise ConsoleError(f"{field} is too long (at most {limit} characters).", field=field)
+    return value or None
+
+
+def _own(session: Session, contact_id: str, handler: str, *, open_only: bool = True) -> Contact:
+    contact = contacts.get_contact(session, contact_id)
+    row = _call_row(session, contact.id)
+    if row is None or row["handler"] != handler:
+        raise ConsoleError(f"Contact {contact.id} is not one of your console calls.", field="contact", status=403)
+    if open_only and contact.status != "open":
+        raise ConsoleError(f"Contact {contact.id} is closed; nothing more can be added.", field="contact",
+                           status=409)
+    return contact
+
+
+def start_call(session: Session, triage, body: dict, *, handler: str, role: str | None, now: datetime) -> str:
+    """A new contact for this handler (phone or professional referral); returns its reference."""
+    channel = body.get("channel") or "phone"
+    if channel not in CHANNELS:
+        raise ConsoleError(f"channel must be one of {', '.join(CHANNELS)}.", field="channel", allowed=list(CHANNELS))
+    caller = body.get("caller")
+    if caller in ("", None):
+        caller = None
+    elif caller not in CALLERS:
+        raise ConsoleError(f"caller must be one of {', '.join(CALLERS)}.", field="caller", allowed=list(CALLERS))
+    caller_name = _text(body.get("caller_name"), "caller_name", LABEL_MAX)
+    about = _text(body.get("about"), "about", LABEL_MAX)
+    facts = {"caller": caller} if caller else {}
+    outcome = contacts.create_contact(session, triage, {"channel": channel, "facts": facts}, now=now,
+                                      source="console", actor=handler)
+    session.execute(console_calls.insert().values(contact_id=outcome.contact.id, handler=handler,
+                                                  caller_name=caller_name, about=about, notes=None,
+                                                  started_at=now, updated_at=now))
+    audit.append(session, actor=handler, actor_role=role, action="console.start", target=outcome.contact.id,
+                 details={"channel": channel}, at=now)
+    return outcome.contact.id
+
+
+def _check_fact_names(triage, facts: Any) -> dict:
+    if not isinstance(facts, dict) or not facts:
+        raise ConsoleError('Send the facts as {"facts": {"fact_name": value}}.', field="facts")
+    known = triage.flows.facts
+    for name in facts:
+        if name not in known:
+            raise ConsoleError(f"{name!r} is not a fact this service knows.", field=name)
+    return facts
+
+
+def set_facts(session: Session, triage, contact_id: str, facts: Any, *, handler: str, role: str | None,
+              now: datetime, source: str = "console") -> contacts.Outcome:
+    """Set, change or clear (null) facts; the engine decides again. Raises ContactError on a
+    wrong type or value (422 naming the field)."""
+    contact = _own(session, contact_id, handler)
+    _check_fact_names(triage, facts)
+    was_emergency = contact.route == "emergency"
+    outcome = contacts.add_facts(session, triage, contact.id, facts, now=now, source=source, actor=handler)
+    if outcome.decision.get("route") == "emergency" and not was_emergency:
+        # Recorded for the supervisor; the facts themselves are in fact_events, not the log.
+        audit.append(session, actor=handler, actor_role=role, action="console.emergency", target=contact.id,
+                     details={"pathway": outcome.decision.get("pathway")}, at=now)
+    session.execute(console_calls.update().where(console_calls.c.contact_id == contact.id).values(updated_at=now))
+    return outcome
+
+
+def answer_question(session: Session, triage, contact_id: str, question_id: Any, answer: Any, *, handler: str,
+                    role: str | None, now: datetime, ask: Any = None) -> contacts.Outcome:
+    """An answer to one question (a button's value, ticked items, a number or text).
+
+    `ask` is the facts the question was shown with: a checklist asked again for its unknown
+    items only sets those, so a red flag ticked earlier is never cleared by "none of these".
+    """
+    flows: Flows = triage.flows
+    if not isinstance(question_id, str) or question_id not in flows.by_id:
+        raise ConsoleError(f"Unknown question {question_id!r}.", field="question")
+    spec = flows.by_id[question_id]
+    if ask is not None:
+        if not isinstance(ask, list) or not ask or any(f not in spec.facts for f in ask):
+            raise ConsoleError(f"ask must list facts of question {question_id!r}.", field="ask",
+                               allowed=list(spec.facts))
+    question = build_question(spec, "call_handler", None, list(ask) if ask else None)
+    if isinstance(answer, str) and question.kind in ("number", "text") and answer.strip().lower() in ("u", UNKNOWN):
+        answer = UNKNOWN
+    try:
+        facts = answer_to_facts(question, answer, triage.config)
+    except AnswerError as error:
+        raise ConsoleError(str(error), field=question_id) from None
+    return set_facts(session, triage, contact_id, facts, handler=handler, role=role, now=now)
+
+
+def save_notes(session: Session, contact_id: str, notes: Any, *, handler: str, now: datetime) -> str:
+    contact = _own(session, contact_id, handler)
+    if not isinstance(notes, str):
+        raise ConsoleError("notes must be text.", field="notes")
+    if len(notes) > NOTES_MAX:
+        raise ConsoleError(f"notes are too long (at most {NOTES_MAX} characters).", field="notes")
+    session.execute(console_calls.update().where(console_calls.c.contact_id == contact.id)
+                    .values(notes=notes, updated_at=now))
+    return notes
+
+
+def propose_facts(triage, extractor, notes: str, facts: dict) -> list[dict]:
+    """Facts the extractor found in the notes that differ from what is known: proposals the
+    handler confirms one by one. Nothing is set here."""
+    if extractor is None or not notes.strip():
+        return []
+    found = extractor.extract(notes)
+    evidence = found.get("evidence") or {}
+    flows: Flows = triage.flows
+    proposals = []
+    for fact, value in (found.get("facts") or {}).items():
+        if value is None or fact not in flows.facts or facts.get(fact) == value:
+            continue
+        said = evidence.get(fact)
+        if isinstance(said, list):
+            said = "; ".join(str(s.get("text", s)) if isinstance(s, dict) else str(s) for s in said)
+        elif isinstance(said, dict):
+            said = said.get("text")
+        proposals.append({"fact": fact, "value": value, "words": fact_words(flows, fact, value),
+                          "evidence": said, "current": facts.get(fact)})
+    return proposals
+
+
+def close_call(session: Session, contact_id: str, *, action: Any, route: Any, pathway: Any, reason: Any,
+               handler: str, role: str | None, now: datetime) -> None:
+    """Confirm the decision, or override its route with a reason (required), and close."""
+    contact = _own(session, contact_id, handler)
+    if action not in ("confirm", "override"):
+        raise ConsoleError("action must be confirm or override.", field="action", allowed=["confirm", "override"])
+    if reason is not None and not isinstance(reason, str):
+        raise ConsoleError("reason must be text.", field="reason")
+    decision_row = contacts.latest_decision(session, contact.id)
+    decision = decision_row.decision if decision_row is not None else {}
+    facts = contacts.current_facts(session, contact.id)
+    final_route = route if action == "override" else decision.get("route")
+    if final_route in ("self_care", "voluntary_sector") and any(f not in facts for f in EMERGENCY_SCREEN) \
+            and decision.get("route") != "emergency":
+        raise ConsoleError("Ask the emergency screen before closing this call as self-care or voluntary sector.",
+                           field="emergency_screen")
+    contacts.review(session, contact.id, action=action, actor=handler, actor_role=role, now=now,
+                    route=route if action == "override" else None,
+                    pathway=(pathway or None) if action == "override" else None, reason=reason)
+    contacts.close_contact(session, contact.id, now=now)
+    audit.append(session, actor=handler, actor_role=role, action="console.close", target=contact.id,
+                 details={"action": action, "route": final_route}, at=now)
+
+
+def my_open_calls(session: Session, handler: str) -> list[dict]:
+    """This handler's open console calls, newest first."""
+    rows = session.execute(
+        select(console_calls, Contact.status, Contact.route, Contact.channel, Contact.received_at)
+        .join(Contact, Contact.id == console_calls.c.contact_id)
+        .where(console_calls.c.handler == handler, Contact.status == "open")
+        .order_by(console_calls.c.started_at.desc())).mappings()
+    return [{"id": r["contact_id"], "caller_name": r["caller_name"], "about": r["about"], "route": r["route"],
+             "route_label": ROUTE_LABELS.get(r["route"], r["route"]), "channel": r["channel"],
+             "received_at": contacts.iso(r["received_at"])} for r in rows]
+
+
+def started_by(session: Session, contact_id: str) -> str | None:
+    row = _call_row(session, contacts.normalise_reference(contact_id))
+    return row["handler"] if row else None
+
