@@ -13,6 +13,7 @@ BLUEPRINTS = [
     "web.blueprints.api",       # JSON API (/api): contacts, facts, triage, health, worklist
     "web.blueprints.audit",     # supervisors: contacts, decisions, traces, audit log (/audit)
     "web.blueprints.worklist",  # duty workers: referrals and call-backs (/worklist)
+    "web.blueprints.audit_pages", "web.blueprints.worklist_pages",  # NHS-styled /supervisor and /duty pages
     "web.blueprints.dialogue_api",  # the chat's Rasa action server: one dialogue turn (/api/dialogue)
 ]
 
