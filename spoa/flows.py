@@ -367,12 +367,14 @@ def _options(spec: QuestionSpec, audience: str, about_self: bool, asked: list[st
 def answer_to_facts(question: Question, answer: Any, config=None) -> dict[str, Any]:
     """Facts from a structured answer (a button's value, or a list of ticked values).
 
+    An option's console key ("Y", "3", "N", "U") stands for its value.
     boolean: "yes" / "no" / "unknown"; checklist: the ticked fact ids (the rest become false)
     or "none"; multi: the ticked values or "none" (an empty list); choice: the value; number;
     text (a place is mapped to its locality with `config.locality_for_place`). "unknown" (or
     None) gives None for every fact asked: not known, so the caller skips it.
     """
     facts = question.facts
+    answer = _keys_to_values(question, answer)
     if answer is None or (isinstance(answer, str) and answer.strip().lower() == UNKNOWN) \
             or (isinstance(answer, list) and answer == [UNKNOWN]):
         return {fact: None for fact in facts}
@@ -439,6 +441,18 @@ def answer_to_facts(question: Question, answer: Any, config=None) -> dict[str, A
             raise AnswerError(f"{question.id}: expected some text (got {answer!r})", question.id, answer)
         return {facts[0]: _place(answer, config) if question.place else answer.strip()}
     raise AnswerError(f"{question.id}: unknown kind {kind!r}", question.id, answer)
+
+
+def _keys_to_values(question: Question, answer: Any) -> Any:
+    """The console's keys ("Y", "3", "N", "U") as the option values they stand for."""
+    values = {repr(o["value"]) for o in question.options}
+    keys = {o["key"].lower(): o["value"] for o in question.options}
+
+    def one(item: Any) -> Any:
+        if isinstance(item, str) and repr(item) not in values and item.strip().lower() in keys:
+            return keys[item.strip().lower()]
+        return item
+    return [one(item) for item in answer] if isinstance(answer, list) else one(answer)
 
 
 def _in_range(question: Question, number: int) -> int:

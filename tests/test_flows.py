@@ -195,6 +195,16 @@ def test_call_handler_gets_short_wording_and_keyboard_keys(flows):
     assert len(set(keys)) == len(keys)
 
 
+def test_console_keys_answer_the_question(flows):
+    screen = next_question(flows, EMERGENCY_SCREEN, {}, "call_handler")
+    assert answer_to_facts(screen, ["3"])["chest_pain"] is True
+    assert answer_to_facts(screen, "N") == {fact: False for fact in EMERGENCY_SCREEN}
+    assert answer_to_facts(screen, "u") == {fact: None for fact in EMERGENCY_SCREEN}
+    assert answer_to_facts(ask(flows, "lives_alone", "call_handler"), "Y") == {"lives_alone": True}
+    assert answer_to_facts(ask(flows, "frailty_score", "call_handler"), "6") == {"frailty_score": 6}
+    assert answer_to_facts(ask(flows, "setting", "call_handler"), "2") == {"setting": "care_home"}
+
+
 def test_every_question_has_distinct_keys_for_the_console(flows):
     for question in all_questions(flows, "call_handler"):
         keys = [o["key"] for o in question.options]
