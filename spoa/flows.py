@@ -22,6 +22,7 @@ KINDS = ("boolean", "number", "choice", "multi", "text", "checklist")
 AUDIENCES = ("resident", "call_handler")
 NONE = "none"          # option value: none of these (checklist, multi)
 UNKNOWN = "unknown"    # option value: don't know (every kind with options)
+MAX_ANSWER_CHARS = 1000  # an answer is a few words; a pasted essay is read only this far
 
 _QUESTION_KEYS = {"id", "kind", "facts", "resident", "resident_self", "call_handler", "why",
                   "options", "none_label", "none_label_self", "unit", "place"}
@@ -543,7 +544,7 @@ def parse_answer(question: Question, text: str, config=None) -> dict[str, Any] |
     """
     if not isinstance(text, str):
         return None
-    said = _normalise(text)
+    said = _normalise(text[:MAX_ANSWER_CHARS])
     if not said:
         return None
     facts = question.facts
@@ -703,6 +704,15 @@ def _mentions(said: str, options: Iterable[OptionSpec]) -> list[tuple[Any, float
     ("no chest pain"), "unsure" after "not sure if", else "yes".
     """
     tokens = _clause_tokens(said)
+    windows: dict[int, tuple[list[int], list[str]]] = {}     # width -> (starts, texts)
+
+    def windows_of(width: int) -> tuple[list[int], list[str]]:
+        if width not in windows:
+            spans = [(start, tokens[start:start + width]) for start in range(0, max(0, len(tokens) - width) + 1)]
+            spans = [(start, words) for start, words in spans if words and "|" not in words]
+            windows[width] = ([start for start, _ in spans], [" ".join(words) for _, words in spans])
+        return windows[width]
+
     found = []
     for option in options:
         best: tuple[float, int, int] | None = None     # score, start, phrase length
@@ -712,17 +722,16 @@ def _mentions(said: str, options: Iterable[OptionSpec]) -> list[tuple[Any, float
                 continue
             phrase = " ".join(words)
             short = len(phrase) <= 4          # "fit", "uti", "gp": whole words only
+            cutoff = 100 if short else (92 if len(phrase) <= 7 else 88)
             for width in {max(1, len(words) - 1), len(words), len(words) + 1}:
-                for start in range(0, max(0, len(tokens) - width) + 1):
-                    if "|" in tokens[start:start + width]:
-                        continue
-                    window = " ".join(tokens[start:start + width])
-                    if short:
-                        score = 100.0 if window == phrase else 0.0
-                    else:
-                        score = fuzz.ratio(phrase, window)
-                    if score >= (92 if len(phrase) <= 7 else 88) and (best is None or (score, len(phrase)) > (best[0], best[2])):
-                        best = (score, start, len(phrase))
+                starts, texts = windows_of(width)
+                if short:
+                    hit = next(((100.0, i) for i, text in enumerate(texts) if text == phrase), None)
+                else:
+                    match = process.extractOne(phrase, texts, scorer=fuzz.ratio, score_cutoff=cutoff)
+                    hit = (match[1], match[2]) if match else None
+                if hit and (best is None or (hit[0], len(phrase)) > (best[0], best[2])):
+                    best = (hit[0], starts[hit[1]], len(phrase))
         if best is None:
             continue
         score, start, length = best
