@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup system-deps assets bench clean
+.PHONY: run test setup system-deps assets bench clean rasa-setup rasa-train evaluate
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PY311) -m venv $(VENV)
@@ -32,11 +32,29 @@ system-deps:
 
 setup: $(STAMP) $(ASSETS)
 
-test: setup system-deps
+# The Rasa assistant: its own Python 3.10 environment (.venv-rasa), and a model trained only
+# when it is missing or its data changed (scripts/rasa_train.sh keeps a hash stamp).
+RASA_STAMP := .venv-rasa/.installed
+$(RASA_STAMP): assistant/requirements.txt assistant/constraints.txt
+	scripts/rasa_setup.sh
+
+rasa-setup: $(RASA_STAMP)
+
+rasa-train: rasa-setup
+	scripts/rasa_train.sh
+
+test: setup system-deps rasa-train
 	$(BIN)/python -m pytest -q
 
-run: setup
-	$(BIN)/spoa demo
+# The web app, the Rasa server and the action server together (Procfile, honcho). The app
+# and the action server share a service token: yours from the environment, or a fresh one.
+run: setup rasa-train
+	@SPOA_SERVICE_TOKEN="$${SPOA_SERVICE_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')}" \
+		$(BIN)/honcho start -f Procfile
+
+# NLU cross-validation, chat turn latency and questions per contact, into reports/.
+evaluate: setup rasa-train
+	scripts/rasa_evaluate.sh
 
 bench: setup
 	$(BIN)/python bench/bench_decide.py

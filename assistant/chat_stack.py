@@ -1,0 +1,256 @@
+"""Start the whole chat stack on free loopback ports, for the tests and `make evaluate`.
+
+Runs in the app's Python 3.11 environment and starts three processes: the web app (`spoa
+serve` with its own SQLite database), the action server and the Rasa server (both from
+.venv-rasa, with the trained model). Each is waited for with a timeout and stopped at the
+end; their output goes to log files in the stack's folder, so a failure can be read there.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ASSISTANT = Path(__file__).resolve().parent
+ROOT = ASSISTANT.parent
+RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+MODEL = ASSISTANT / "models" / "spoa.tar.gz"
+
+# Start-up limits, generous for two shared cores: loading the model takes about 60 s.
+WEB_START_TIMEOUT = 60
+ACTIONS_START_TIMEOUT = 60
+RASA_START_TIMEOUT = 240
+
+class StackError(RuntimeError):
+    """A server did not start; the message says which and where its log is."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prerequisites() -> list[str]:
+    """What is missing for the stack to run (empty when it can run)."""
+    missing = []
+    if not RASA_BIN.exists():
+        missing.append("the Rasa environment (.venv-rasa: make rasa-setup)")
+    if not MODEL.exists():
+        missing.append("the trained model (assistant/models/spoa.tar.gz: make rasa-train)")
+    try:
+        import web  # noqa: F401
+
+        if not hasattr(web, "create_app"):
+            missing.append("web.create_app")
+    except ImportError:
+        missing.append("the web app (web.create_app)")
+    return missing
+
+
+@dataclass
+class ChatStack:
+    """The three servers; `say()` talks to Rasa through its REST channel."""
+
+    folder: Path
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    web_port: int = field(default_factory=free_port)
+    actions_port: int = field(default_factory=free_port)
+    rasa_port: int = field(default_factory=free_port)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def _spawn(self, name: str, args: list[str], cwd: Path, env: dict[str, str]) -> None:
+        log = open(self.folder / f"{name}.log", "wb")
+        self.processes[name] = subprocess.Popen(
+            args, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so stop() ends its children too
+        )
+
+    def _wait(self, name: str, url: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            process = self.processes[name]
+            if process.poll() is not None:
+                raise StackError(f"{name} exited with {process.returncode}; see {self.folder / (name + '.log')}")
+            try:
+                if requests.get(url, timeout=2).status_code < 500:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise StackError(f"{name} was not ready within {timeout} s; see {self.folder / (name + '.log')}")
+
+    def start(self) -> "ChatStack":
+        rasa_env = {"RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1"}
+        # The app as `make run` serves it, with its own SQLite database in the stack's folder.
+        self._spawn("web", [str(Path(sys.executable).parent / "spoa"), "serve", "--no-demo", "--host", "127.0.0.1",
+                            "--port", str(self.web_port), "--threads", "4"], ROOT,
+                    {"SPOA_SERVICE_TOKEN": self.token, "SECRET_KEY": secrets.token_hex(32),
+                     "DATABASE_URL": f"sqlite:///{self.folder / 'spoa.db'}"})
+        self._spawn("actions", [str(RASA_BIN), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
+                    ASSISTANT, {**rasa_env, "SPOA_API_URL": self.web_url, "SPOA_SERVICE_TOKEN": self.token})
+        endpoints = self.folder / "endpoints.yml"
+        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n')
+        self._spawn("rasa", [str(RASA_BIN), "run", "--interface", "127.0.0.1", "--port", str(self.rasa_port),
+                             "--model", str(MODEL), "--credentials", "credentials.yml",
+                             "--endpoints", str(endpoints)], ASSISTANT, rasa_env)
+        try:
+            self._wait("web", f"{self.web_url}/api/health", WEB_START_TIMEOUT)
+            self._wait("actions", f"http://127.0.0.1:{self.actions_port}/health", ACTIONS_START_TIMEOUT)
+            self._wait("rasa", f"{self.rasa_url}/webhooks/rest/", RASA_START_TIMEOUT)
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        self.processes.clear()
+
+    def __enter__(self) -> "ChatStack":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def say(self, sender: str, text: str, timeout: float = 30) -> list[dict[str, Any]]:
+        """Send one message through the REST channel; the bot's messages in reply."""
+        response = requests.post(f"{self.rasa_url}/webhooks/rest/webhook",
+                                 json={"sender": sender, "message": text}, timeout=timeout)
+        response.raise_for_status()
+        return response.json()
+
+
+def new_stack() -> ChatStack:
+    return ChatStack(folder=Path(tempfile.mkdtemp(prefix="spoa-chat-")))
+
+
+def new_sender() -> str:
+    return "test-" + uuid.uuid4().hex[:12]
+
+
+# ---------------------------------------------------------------------------------------
+# A simulated resident, who answers each question from what they know
+
+DONT_KNOW = "I don't know"
+
+
+def question_in(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The question's custom payload ({"ask", "kind", "options", ...}) in a reply, if any."""
+    found = [m["custom"] for m in messages if isinstance(m.get("custom"), dict) and "ask" in m["custom"]]
+    return found[-1] if found else None
+
+
+def outcome_in(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The outcome's custom payload ({"decision", "contact_id"}) in a reply, if any."""
+    found = [m["custom"] for m in messages if isinstance(m.get("custom"), dict) and "decision" in m["custom"]]
+    return found[-1] if found else None
+
+
+def _label(question: dict[str, Any], value: Any) -> str:
+    for option in question.get("options") or []:
+        if isinstance(option, dict) and option.get("value") == value:
+            return str(option.get("label") or value)
+    return str(value)
+
+
+@dataclass
+class Resident:
+    """Answers questions from `knows` (contract facts; `locality` as a place name), the way a
+    person would: plain words ("yes", "she's 84", "none of those") or, when `buttons` is set,
+    a button's payload. A fact they don't know gets "I don't know"."""
+
+    knows: dict[str, Any]
+    buttons: bool = False
+
+    def answer(self, question: dict[str, Any]) -> str:
+        kind, ask = question.get("kind"), list(question.get("ask") or [])
+        if kind == "checklist":
+            ticked = [fact for fact in ask if self.knows.get(fact) is True]
+            if all(fact in self.knows for fact in ask) and not ticked:
+                return "none" if self.buttons else "none of those"
+            if ticked:
+                return ticked[0] if self.buttons else " and ".join(_label(question, fact).lower() for fact in ticked)
+            return "unknown" if self.buttons else DONT_KNOW
+        fact = ask[0] if ask else None
+        if fact not in self.knows or self.knows[fact] is None:
+            return "unknown" if self.buttons else DONT_KNOW
+        value = self.knows[fact]
+        if kind == "boolean":
+            return "yes" if value else "no"
+        if kind == "number":
+            return str(value) if self.buttons else f"{value}"
+        if kind == "multi":
+            if not value:
+                return "none" if self.buttons else "none of those"
+            return value[0] if self.buttons and len(value) == 1 else ", ".join(_label(question, v) for v in value)
+        if kind == "choice":
+            return str(value) if self.buttons else _label(question, value)
+        return str(value)
+
+
+@dataclass
+class Conversation:
+    """One resident's chat to its outcome, with each turn's question and timing."""
+
+    stack: ChatStack
+    resident: Resident
+    sender: str = field(default_factory=new_sender)
+    questions: list[dict[str, Any]] = field(default_factory=list)
+    transcript: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+    def send(self, text: str) -> list[dict[str, Any]]:
+        started = time.perf_counter()
+        replies = self.stack.say(self.sender, text)
+        self.latencies.append(time.perf_counter() - started)
+        self.transcript.append((text, replies))
+        return replies
+
+    def run(self, opening: str, max_turns: int = 30) -> dict[str, Any]:
+        """Say `opening`, answer every question, and return the outcome's custom payload."""
+        replies = self.send(opening)
+        for _ in range(max_turns):
+            outcome = outcome_in(replies)
+            if outcome is not None:
+                return outcome
+            question = question_in(replies)
+            if question is None:
+                raise AssertionError(f"neither a question nor an outcome in the reply: {replies!r}\n{self.describe()}")
+            self.questions.append(question)
+            replies = self.send(self.resident.answer(question))
+        raise AssertionError(f"no outcome after {max_turns} questions\n{self.describe()}")
+
+    def describe(self) -> str:
+        lines = []
+        for said, replies in self.transcript:
+            lines.append(f"> {said}")
+            lines.extend(f"< {m.get('text') or m.get('custom')}" for m in replies)
+        return "\n".join(lines)

@@ -1,0 +1,195 @@
+"""The resident web chat end to end: a trained Rasa model, the action server and the real app.
+
+Each conversation goes through Rasa's standard REST channel (POST /webhooks/rest/webhook)
+as any Rasa client would, answering the questions the app chooses from flows/ the way a
+person would ("yes", "she's 84", "none of those", or a button's payload), and must end in the
+protocol's decision. The servers are started once for the module on free loopback ports
+(see assistant/chat_stack.py) and stopped at the end.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "assistant"))
+
+import chat_stack  # noqa: E402
+from chat_stack import Conversation, Resident, outcome_in, question_in  # noqa: E402
+
+pytestmark = pytest.mark.rasa
+
+SCREEN = ["unresponsive", "breathing_difficulty_severe", "chest_pain", "stroke_signs", "severe_bleeding",
+          "seizure_ongoing", "severe_allergic_reaction", "serious_injury", "overdose_or_self_harm",
+          "immediate_danger"]
+NOTHING_URGENT_NOW = {fact: False for fact in SCREEN}
+
+
+@pytest.fixture(scope="module")
+def stack():
+    missing = chat_stack.prerequisites()
+    if missing:
+        pytest.skip("the chat stack can't run yet: missing " + "; ".join(missing))
+    with chat_stack.new_stack() as running:
+        yield running
+
+
+def converse(stack, opening: str, knows: dict, buttons: bool = False) -> tuple[dict, Conversation]:
+    conversation = Conversation(stack, Resident(knows, buttons=buttons))
+    outcome = conversation.run(opening)
+    return outcome, conversation
+
+
+def test_rasa_data_is_valid():
+    if not chat_stack.RASA_BIN.exists():
+        pytest.skip("no .venv-rasa (make rasa-setup)")
+    result = subprocess.run([str(chat_stack.RASA_BIN), "data", "validate", "--quiet"], cwd=ROOT / "assistant",
+                            capture_output=True, text=True, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_fall_with_long_lie_goes_to_rapid_response(stack):
+    outcome, chat = converse(
+        stack,
+        "My mum is 90 and she fell getting out of bed. She's been on the floor since 5am and can't get up. "
+        "She isn't hurt and she didn't hit her head.",
+        {**NOTHING_URGENT_NOW, "caller": "family_friend", "age": 90, "locality": "Sittingbourne",
+         "fallen": True, "on_floor_cannot_get_up": True, "fall_injury": "none", "head_injury": False,
+         "lost_consciousness": False, "setting": "own_home", "lives_alone": True, "consent_to_share": True})
+    decision = outcome["decision"]
+    assert (decision["route"], decision["pathway"], decision["response_target"]) == ("rapid_response", "ucr", "PT2H")
+    assert decision["status"] == "complete"
+    assert outcome["contact_id"]
+    # Said in the first message, so never asked.
+    asked = {fact for question in chat.questions for fact in question["ask"]}
+    assert not asked & {"fallen", "on_floor_cannot_get_up"}, chat.describe()
+
+
+def test_fall_with_suspected_broken_hip_is_told_to_call_999(stack):
+    outcome, chat = converse(
+        stack,
+        "Dad has fallen in the kitchen and I think he's broken his hip, he can't move his leg.",
+        {**NOTHING_URGENT_NOW, "serious_injury": True, "caller": "family_friend", "fallen": True,
+         "fall_injury": "serious"})
+    decision = outcome["decision"]
+    assert (decision["route"], decision["pathway"]) == ("emergency", "ambulance")
+    assert any("999" in line for line in outcome["summary"])
+
+
+def test_chest_pain_is_told_to_call_999_at_once(stack):
+    outcome, chat = converse(stack, "I'm 70 and I've got chest pain going down my left arm.",
+                             {"chest_pain": True, "age": 70, "caller": "self"})
+    decision = outcome["decision"]
+    assert (decision["route"], decision["pathway"], decision["response_target"]) == ("emergency", "ambulance", "PT0M")
+    assert chat.questions == [], chat.describe()
+
+
+def test_no_chest_pain_but_swollen_legs_is_not_an_emergency(stack):
+    conversation = Conversation(stack, Resident({}))
+    replies = conversation.send("No chest pain but my legs are swollen.")
+    assert outcome_in(replies) is None, conversation.describe()
+    question = question_in(replies)
+    assert question is not None and "chest_pain" not in question["ask"], conversation.describe()
+
+
+def test_red_flag_in_a_greeting_still_reaches_the_app(stack):
+    conversation = Conversation(stack, Resident({}))
+    outcome = outcome_in(conversation.send("Hello, my husband has collapsed and he isn't breathing"))
+    assert outcome is not None, conversation.describe()
+    assert outcome["decision"]["route"] == "emergency"
+
+
+def test_lonely_neighbour_goes_to_the_voluntary_sector(stack):
+    outcome, chat = converse(
+        stack,
+        "I'm worried about my neighbour. He's 82 and lives on his own in Dartford, he hasn't left the house "
+        "for weeks and he'd like some company.",
+        {**NOTHING_URGENT_NOW, "caller": "family_friend", "age": 82, "locality": "Dartford", "lonely_or_isolated": True,
+         "lives_alone": True, "setting": "own_home", "suicidal_thoughts": False, "mental_health_crisis": False,
+         "consent_to_share": True, "practical_help": [], "outcomes_unable": []},
+        buttons=True)
+    decision = outcome["decision"]
+    assert (decision["route"], decision["pathway"], decision["response_target"]) == (
+        "voluntary_sector", "community_support", "P5D")
+    assert decision["status"] == "complete"
+
+
+def test_financial_abuse_of_a_person_with_dementia_is_a_safeguarding_referral(stack):
+    outcome, chat = converse(
+        stack,
+        "My nan is 85 and has dementia. I think her carer has been taking money out of her purse. She lives in Ashford.",
+        {**NOTHING_URGENT_NOW, "caller": "family_friend", "age": 85, "locality": "Ashford", "dementia": True,
+         "abuse_types": ["financial"], "lacks_capacity": True, "able_to_protect_self": False,
+         "others_at_risk": False, "child_at_risk": False, "setting": "own_home"})
+    decision = outcome["decision"]
+    assert (decision["route"], decision["pathway"]) == ("mdt", "safeguarding")
+    assert decision["safeguarding"]["level"] == "referral"
+    assert decision["review_required"] is True
+
+
+def test_carer_at_breaking_point_gets_an_urgent_response(stack):
+    outcome, chat = converse(
+        stack,
+        "I look after my husband, he has dementia, and I'm at breaking point. I can't carry on caring for him "
+        "and he can't be left on his own.",
+        {**NOTHING_URGENT_NOW, "caller": "unpaid_carer", "age": 79, "locality": "Deal", "is_unpaid_carer": True,
+         "carer_breakdown": True, "dementia": True, "setting": "own_home"})
+    decision = outcome["decision"]
+    assert (decision["route"], decision["pathway"], decision["response_target"]) == ("rapid_response", "ucr", "PT2H")
+
+
+def test_exhausted_carer_not_in_crisis_gets_a_carers_assessment(stack):
+    outcome, chat = converse(
+        stack,
+        "I care for my mum. I've had to give up work and I never see my friends any more, and I'm exhausted. "
+        "She's not in crisis, I just need some support for me.",
+        {**NOTHING_URGENT_NOW, "caller": "unpaid_carer", "age": 59, "locality": "Canterbury", "is_unpaid_carer": True,
+         "carer_breakdown": False, "carer_outcomes_unable": ["work_learning_volunteering", "relationships"],
+         "carer_wellbeing_impact_significant": True, "carer_health_deteriorating": False})
+    decision = outcome["decision"]
+    assert (decision["route"], decision["pathway"], decision["response_target"]) == ("mdt", "carer_assessment", "P2D")
+
+
+def test_child_is_signposted_to_childrens_services(stack):
+    outcome, chat = converse(
+        stack, "I need some help for my grandson, he's 9.",
+        {**NOTHING_URGENT_NOW, "caller": "family_friend", "age": 9, "locality": "Margate", "child_at_risk": False,
+         "abuse_types": []},
+        buttons=True)
+    decision = outcome["decision"]
+    assert (decision["route"], decision["pathway"], decision["response_target"]) == (
+        "out_of_scope", "children_services", None)
+
+
+def test_adult_of_eighteen_is_not_signposted_to_childrens_services(stack):
+    outcome, chat = converse(
+        stack, "My son has just turned 18 and he's very lonely, he never goes out.",
+        {**NOTHING_URGENT_NOW, "caller": "family_friend", "age": 18, "locality": "Margate", "lonely_or_isolated": True,
+         "suicidal_thoughts": False, "mental_health_crisis": False, "consent_to_share": True})
+    assert outcome["decision"]["route"] != "out_of_scope"
+
+
+def test_person_out_of_area_is_signposted_to_their_own_area(stack):
+    outcome, chat = converse(
+        stack, "My mum lives in Croydon and she isn't coping at home on her own.",
+        {**NOTHING_URGENT_NOW, "caller": "family_friend", "age": 80, "locality": "Croydon", "lives_alone": True})
+    decision = outcome["decision"]
+    assert (decision["route"], decision["pathway"]) == ("out_of_scope", "other_area")
+
+
+def test_asking_for_a_person_puts_a_call_back_on_the_worklist(stack):
+    conversation = Conversation(stack, Resident({}))
+    first = conversation.send("My dad isn't coping at home since he came out of hospital.")
+    assert question_in(first) is not None, conversation.describe()
+    asked = conversation.send("I want to talk to someone")
+    assert any("phone number" in (m.get("text") or "") for m in asked), conversation.describe()
+    done = conversation.send("07700 900123")
+    callback = [m["custom"] for m in done if isinstance(m.get("custom"), dict) and "callback" in m["custom"]]
+    assert callback, conversation.describe()
+    assert callback[0]["contact_id"]
+    assert callback[0]["callback"], conversation.describe()
