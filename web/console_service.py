@@ -397,11 +397,12 @@ def set_facts(session: Session, triage, contact_id: str, facts: Any, *, handler:
 
 
 def answer_question(session: Session, triage, contact_id: str, question_id: Any, answer: Any, *, handler: str,
-                    role: str | None, now: datetime, ask: Any = None) -> contacts.Outcome:
+                    role: str | None, now: datetime, ask: Any = None, change: bool = False) -> contacts.Outcome:
     """An answer to one question (a button's value, ticked items, a number or text).
 
-    `ask` is the facts the question was shown with: a checklist asked again for its unknown
-    items only sets those, so a red flag ticked earlier is never cleared by "none of these".
+    `ask` is the facts the question was shown with. Unless `change` (the handler is changing
+    an earlier answer), an answer only sets facts not yet known: a second tab still showing an
+    old question, or "none of these" after a red flag was ticked, never undoes what is known.
     """
     flows: Flows = triage.flows
     if not isinstance(question_id, str) or question_id not in flows.by_id:
@@ -418,7 +419,20 @@ def answer_question(session: Session, triage, contact_id: str, question_id: Any,
         facts = answer_to_facts(question, answer, triage.config)
     except AnswerError as error:
         raise ConsoleError(str(error), field=question_id) from None
+    if not change:
+        known = contacts.current_facts(session, contacts.normalise_reference(contact_id))
+        facts = {name: value for name, value in facts.items() if name not in known}
+        if not facts:
+            return current_outcome(session, triage, contact_id, handler=handler)
     return set_facts(session, triage, contact_id, facts, handler=handler, role=role, now=now)
+
+
+def current_outcome(session: Session, triage, contact_id: str, *, handler: str) -> contacts.Outcome:
+    """The call as it stands (an answer that changed nothing)."""
+    contact = _own(session, contact_id, handler)
+    row = contacts.latest_decision(session, contact.id)
+    return contacts.Outcome(contact=contact, decision=row.decision, decision_id=row.id,
+                            facts=contacts.current_facts(session, contact.id))
 
 
 def save_notes(session: Session, contact_id: str, notes: Any, *, handler: str, now: datetime) -> str:
@@ -484,7 +498,7 @@ def my_open_calls(session: Session, handler: str) -> list[dict]:
         select(console_calls, Contact.status, Contact.route, Contact.channel, Contact.received_at)
         .join(Contact, Contact.id == console_calls.c.contact_id)
         .where(console_calls.c.handler == handler, Contact.status == "open")
-        .order_by(console_calls.c.started_at.desc())).mappings()
+        .order_by(console_calls.c.started_at.desc(), console_calls.c.contact_id)).mappings()
     return [{"id": r["contact_id"], "caller_name": r["caller_name"], "about": r["about"], "route": r["route"],
              "route_label": ROUTE_LABELS.get(r["route"], r["route"]), "channel": r["channel"],
              "received_at": contacts.iso(r["received_at"])} for r in rows]

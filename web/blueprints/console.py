@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from spoa.contact import ContactError
@@ -33,6 +34,13 @@ MAY_VIEW = ("call_handler", "supervisor", "admin")
 def _setup(state) -> None:  # noqa: ANN001
     """At app creation: the console's own table, and the fact extractor if it can be built."""
     spoa = state.app.extensions["spoa"]
+    triage = spoa.triage
+    if getattr(triage, "flows", None) is None:
+        # The console asks questions, so it needs the flows even where the engine was built
+        # without them (a copy: the shared engine object is left as it is).
+        from spoa.flows import load_flows
+        triage = replace(triage, flows=load_flows(state.app.config["SPOA_FLOWS_DIR"]))
+    state.app.extensions["spoa_console_triage"] = triage
     try:
         console.ensure_tables(spoa.store)
     except Exception as error:  # noqa: BLE001 - a database down at start-up must not stop the app
@@ -111,10 +119,15 @@ def _state(contact_id: str, **extra: Any):  # noqa: ANN202
     spoa = services()
     now = spoa.now()
     with spoa.store.session() as db:
-        state = console.call_state(db, spoa.triage, contact_id, now=now, zone=spoa.config.data.get(
+        state = console.call_state(db, _triage(), contact_id, now=now, zone=spoa.config.data.get(
             "timezone", "Europe/London"))
     state.update(extra)
     return state
+
+
+def _triage():  # noqa: ANN202
+    """The engine with its flows (see _setup)."""
+    return current_app.extensions["spoa_console_triage"]
 
 
 def _actor():  # noqa: ANN202
@@ -132,7 +145,7 @@ def index():
     return render_template("console/index.html", can_take_calls=actor.role in TAKES_CALLS,
                            channels=console.CHANNELS, callers=console.CALLERS,
                            routes=list(console.ROUTE_LABELS.items()),
-                           red_flags=[(f, console.fact_question(services().triage.flows, f))
+                           red_flags=[(f, console.fact_question(_triage().flows, f))
                                       for f in console.EMERGENCY_SCREEN])
 
 
@@ -154,7 +167,7 @@ def start_call():
     spoa, body = services(), _body()
     name, role = _actor()
     now = spoa.now()
-    contact_id = spoa.store.run(lambda db: console.start_call(db, spoa.triage, body, handler=name, role=role, now=now))
+    contact_id = spoa.store.run(lambda db: console.start_call(db, _triage(), body, handler=name, role=role, now=now))
     log.info("console call %s started", contact_id)
     return jsonify(_state(contact_id)), 201
 
@@ -175,15 +188,15 @@ def get_call(contact_id: str):
 @bp.post("/api/contacts/<contact_id>/answer")
 @api_auth(*TAKES_CALLS, service=False)
 def answer(contact_id: str):
-    """Answer a question: {"question": id, "answer": value, "ask": [facts shown]}."""
+    """Answer a question: {"question": id, "answer": value, "ask": [facts shown], "change": bool}."""
     spoa, body = services(), _body()
     name, role = _actor()
     now = spoa.now()
     if "answer" not in body:
         raise console.ConsoleError("Send the answer as {\"question\": id, \"answer\": value}.", field="answer")
     outcome = spoa.store.run(lambda db: console.answer_question(
-        db, spoa.triage, contact_id, body.get("question"), body["answer"], handler=name, role=role, now=now,
-        ask=body.get("ask")))
+        db, _triage(), contact_id, body.get("question"), body["answer"], handler=name, role=role, now=now,
+        ask=body.get("ask"), change=body.get("change") is True))
     return jsonify(_state(outcome.contact.id))
 
 
@@ -196,7 +209,7 @@ def set_facts(contact_id: str):
     name, role = _actor()
     now = spoa.now()
     source = "extraction" if body.get("from_notes") is True else "console"
-    outcome = spoa.store.run(lambda db: console.set_facts(db, spoa.triage, contact_id, body.get("facts"),
+    outcome = spoa.store.run(lambda db: console.set_facts(db, _triage(), contact_id, body.get("facts"),
                                                           handler=name, role=role, now=now, source=source))
     return jsonify(_state(outcome.contact.id))
 
@@ -215,7 +228,7 @@ def notes(contact_id: str):
     extractor = _extractor(spoa)
     if extractor is not None:
         try:
-            proposals = console.propose_facts(spoa.triage, extractor, text, state["facts"])
+            proposals = console.propose_facts(_triage(), extractor, text, state["facts"])
             extraction = "ok"
         except Exception as error:  # noqa: BLE001 - the notes are saved; proposals are a help only
             log.warning("extraction failed on console notes: %s", type(error).__name__)

@@ -374,7 +374,7 @@
   function sendAnswer(value) {
     var asked = question;
     var wasChanging = changing;
-    return post("/answer", {question: asked.id, answer: value, ask: asked.ask}, function (message) {
+    return post("/answer", {question: asked.id, answer: value, ask: asked.ask, change: wasChanging}, function (message) {
       $("question-error").textContent = message;
     }).then(function (data) {
       if (data) {
