@@ -137,6 +137,7 @@ def make_app(settings: dict, triage, tmp_path: Path):
     """The app with test settings (real engine, migrated database)."""
     base = {"TESTING": True, "SECRET_KEY": "test-secret-key", "SPOA_SERVICE_TOKEN": SERVICE_TOKEN,
             "INSTANCE_PATH": str(tmp_path / "instance"), "SPOA_TRIAGE": triage,
+            "SPOA_ARGON2_PROFILE": "CHEAPEST",  # fast hashes in tests; production uses RFC 9106
             "DATABASE_URL": sqlite_url(tmp_path / "app.db")}
     app = create_app({**base, **settings})
     app.extensions["spoa"].store.upgrade()

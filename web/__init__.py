@@ -15,6 +15,7 @@ from flask import Flask
 from web import errors, security, settings as app_settings
 from web.blueprints import register_blueprints
 from web.bootstrap import bootstrap
+from web.store import users
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -31,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = app_settings.instance_secret_key(instance_path)
     logging.getLogger("web").setLevel(logging.INFO)
 
+    users.use_profile(app.config["SPOA_ARGON2_PROFILE"])
     app.extensions["spoa"] = bootstrap(app.config)
     security.init_app(app)
     errors.init_app(app)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -44,8 +44,8 @@ def error_response(status: int, error: str, message: str, *, field: str | None =
             body["allowed"] = allowed
         if errors:
             body["errors"] = errors
-        return jsonify(body), status
-    return render_template("error.html", status=status, error=error, message=message), status
+        return make_response(jsonify(body), status)
+    return make_response(render_template("error.html", status=status, error=error, message=message), status)
 
 
 def _contact_error(error):  # noqa: ANN001, ANN202
@@ -111,7 +111,7 @@ def init_app(app: Flask) -> None:
                                                "reload the page and try again.")
         response = error_response(status, HTTP_CODES.get(status, error.name.lower().replace(" ", "_")), message)
         if status == 405 and getattr(error, "valid_methods", None):
-            response[0].headers["Allow"] = ", ".join(error.valid_methods)
+            response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
     @app.errorhandler(Exception)

@@ -158,6 +158,8 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
                 "first_broken_id": {"type": ["integer", "null"]}, "reason": {"type": ["string", "null"]}}}),
                 **ERRORS_READ}}},
     }
+    if app is not None:
+        paths.update(app.extensions.get("spoa_openapi_paths", {}))
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",

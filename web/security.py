@@ -189,8 +189,8 @@ def init_rate_limits(app: Flask) -> Limiter:
     """One limiter per app (its own counters; storage from RATELIMIT_STORAGE_URI), limiting
     POSTs to the login view. Called after the blueprints are registered."""
     limiter = Limiter(get_remote_address, app=app, default_limits=[])
-    login_view = app.view_functions["auth.login"]
-    limiter.limit(app.config["SPOA_LOGIN_RATE_LIMIT"], methods=["POST"],
-                  error_message="Too many login attempts; wait a minute and try again.")(login_view)
+    app.view_functions["auth.login"] = limiter.limit(
+        app.config["SPOA_LOGIN_RATE_LIMIT"], methods=["POST"],
+        error_message="Too many login attempts; wait a minute and try again.")(app.view_functions["auth.login"])
     app.extensions["spoa_limiter"] = limiter
     return limiter

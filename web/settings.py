@@ -44,6 +44,7 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "PORT": 5000,
         "SPOA_THREADS": 8,
         "SPOA_AUTO_DEMO": True,
+        "SPOA_ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",  # argon2.profiles name; tests use CHEAPEST
     }
 
 

@@ -1,6 +1,8 @@
 """The blueprints, one per audience. Adding one is one line in BLUEPRINTS.
 
-Each module named here exposes `bp`, a flask.Blueprint with its own url_prefix.
+Each module named here exposes `bp`, a flask.Blueprint with its own url_prefix, and, if it
+serves JSON under /api, `OPENAPI_PATHS` ({"/api/...": {OpenAPI 3.1 path item}}) for the
+OpenAPI document.
 """
 from __future__ import annotations
 
@@ -14,10 +16,15 @@ BLUEPRINTS = [
     "web.blueprints.audit",     # supervisors: contacts, decisions, traces, audit log (/audit)
     "web.blueprints.worklist",  # duty workers: referrals and call-backs (/worklist)
     "web.blueprints.audit_pages", "web.blueprints.worklist_pages",  # NHS-styled /supervisor and /duty pages
+    "web.blueprints.console",   # call handlers: guided triage on the phone (/console)
     "web.blueprints.dialogue_api",  # the chat's Rasa action server: one dialogue turn (/api/dialogue)
 ]
 
 
 def register_blueprints(app: Flask) -> None:
+    """Register each blueprint; a module's OPENAPI_PATHS (if any) join /api/openapi.json."""
+    extra_paths = app.extensions.setdefault("spoa_openapi_paths", {})
     for name in BLUEPRINTS:
-        app.register_blueprint(import_module(name).bp)
+        module = import_module(name)
+        app.register_blueprint(module.bp)
+        extra_paths.update(getattr(module, "OPENAPI_PATHS", {}))

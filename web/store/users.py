@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,9 +13,24 @@ from .models import ROLES, User
 MIN_PASSWORD_LENGTH = 10
 USERNAME_PATTERN = re.compile(r"[a-z][a-z0-9._-]{1,63}")
 
-_hasher = PasswordHasher()
-# Verified against when the username is unknown, so a miss costs as long as a hit.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-0")
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile (t=3, m=64 MiB, p=4)
+_dummy_hash: str | None = None
+
+
+def use_profile(name: str) -> None:
+    """Hash new passwords with a named argon2.profiles profile (tests use CHEAPEST for speed;
+    existing hashes still verify, as each hash records its own parameters)."""
+    global _hasher, _dummy_hash
+    _hasher = PasswordHasher.from_parameters(getattr(profiles, name))
+    _dummy_hash = None
+
+
+def _dummy() -> str:
+    """Verified against when the username is unknown, so a miss costs as long as a hit."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("not-a-real-password-0")
+    return _dummy_hash
 
 
 class UserError(ValueError):
@@ -47,7 +62,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this name and password, or None (same cost either way)."""
     user = session.scalar(select(User).where(User.username == (username or "").strip().lower()))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        _hasher.verify(user.password_hash if user else _dummy(), password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:
