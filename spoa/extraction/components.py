@@ -1,0 +1,218 @@
+"""The spaCy pipeline components of fact extraction, registered as factories.
+
+`spoa_fact_matcher` finds the phrases of `patterns/*.yml` (and the configured place names) and
+puts them in `doc.spans["spoa_facts"]`, labelled with the pattern id. negspacy's `negex` then
+marks negated ones (`span._.spoa_negated`), and `spoa_context` marks, ConText-style, the ones
+that are hypothetical, historical, uncertain, about someone else, or about a person who has
+died (`span._.spoa_hypothetical` etc.). The extractor turns the spans into facts.
+"""
+# no `from __future__ import annotations` here: spaCy reads the factories' type hints at run time
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from spoa.extraction.patterns_file import CONTEXTS, PATTERNS_DIR, Pattern, expand, load_context, load_patterns
+
+FACT_SPANS = "spoa_facts"
+NEGATED = "spoa_negated"
+# Place names that are also everyday words match only when written with a capital.
+PLACES_NEEDING_CAPITALS = {"deal", "sandwich", "wye", "herne", "minster", "charing", "lydd"}
+
+for _context in CONTEXTS:
+    if not Span.has_extension(f"spoa_{_context}"):
+        Span.set_extension(f"spoa_{_context}", default=False)
+
+
+def place_pattern(place: str) -> Pattern:
+    return Pattern(id=f"locality.{place.lower().replace(' ', '_')}", sets={"locality": "place"},
+                   phrases=(place,), value_from="place")
+
+
+def _norms(nlp: Language, phrases) -> list[tuple[str, ...]]:
+    return [tuple(token.norm_ for token in nlp.make_doc(phrase)) for phrase in phrases]
+
+
+class FactMatcher:
+    """Puts every pattern match in doc.spans["spoa_facts"] (overlaps kept; the extractor resolves)."""
+
+    def __init__(self, nlp: Language, patterns: list[Pattern], places: list[str]):
+        self.patterns = {pattern.id: pattern for pattern in patterns}
+        self.phrases = PhraseMatcher(nlp.vocab, attr="NORM")
+        self.places = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.tokens = Matcher(nlp.vocab)
+        for pattern in patterns:
+            if pattern.phrases:
+                self.phrases.add(pattern.id, list(nlp.tokenizer.pipe(pattern.phrases)))
+            if pattern.tokens:
+                self.tokens.add(pattern.id, [list(tokens) for tokens in pattern.tokens], greedy="LONGEST")
+        for place in places:
+            pattern = place_pattern(place)
+            self.patterns[pattern.id] = pattern
+            self.places.add(pattern.id, [nlp.make_doc(place)])
+        self.not_followed = {p.id: _norms(nlp, p.not_followed_by) for p in patterns}
+        self.not_preceded = {p.id: _norms(nlp, p.not_preceded_by) for p in patterns}
+
+    def _blocked(self, doc: Doc, pattern_id: str, start: int, end: int) -> bool:
+        for words in self.not_followed.get(pattern_id, ()):
+            if tuple(token.norm_ for token in doc[end:end + len(words)]) == words:
+                return True
+        for words in self.not_preceded.get(pattern_id, ()):
+            if start >= len(words) and tuple(t.norm_ for t in doc[start - len(words):start]) == words:
+                return True
+        if pattern_id.startswith("locality.") and doc[start].lower_ in PLACES_NEEDING_CAPITALS:
+            return not doc[start].text[:1].isupper()
+        return False
+
+    def __call__(self, doc: Doc) -> Doc:
+        found: dict[str, list[tuple[int, int]]] = {}
+        matches = itertools.chain(self.phrases(doc), self.tokens(doc), self.places(doc))
+        for match_id, start, end in matches:
+            pattern_id = doc.vocab.strings[match_id]
+            if not self._blocked(doc, pattern_id, start, end):
+                found.setdefault(pattern_id, []).append((start, end))
+        spans = []
+        for pattern_id, places in found.items():
+            # one pattern matching overlapping stretches counts once, as its longest
+            for span in filter_spans([Span(doc, start, end, label=pattern_id) for start, end in set(places)]):
+                spans.append(span)
+        doc.spans[FACT_SPANS] = sorted(spans, key=lambda span: (span.start, -span.end))
+        return doc
+
+
+@Language.factory("spoa_fact_matcher", default_config={"patterns_dir": str(PATTERNS_DIR), "places": []})
+def make_fact_matcher(nlp: Language, name: str, patterns_dir: str, places: list[str]) -> FactMatcher:
+    return FactMatcher(nlp, load_patterns(Path(patterns_dir)), places)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    context: str
+    scope: str
+    direction: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Mention:
+    kind: str  # my (my mum), bare (Mum), other (her son), possessive (neighbour's dog), pronoun
+    start: int
+    end: int
+    who: str
+
+
+class ContextMarker:
+    """Marks fact spans that are not facts about the person now (ConText: Harkema et al. 2009).
+
+    A trigger applies to facts after it (preceding), before it (following) or both, within its
+    scope: the clause (ended by commas, "but", sentence ends...) or the whole sentence.
+    Historical scope also ends at present-time words ("now", "this morning"). A trigger inside
+    the fact's own span does not count: "not breathing" is its own phrase.
+    """
+
+    def __init__(self, nlp: Language, context: dict):
+        self.groups = context["triggers"]
+        self.matcher = PhraseMatcher(nlp.vocab, attr="NORM")
+        for index, group in enumerate(self.groups):
+            self.matcher.add(f"T{index}", [nlp.make_doc(p) for phrase in group["phrases"] for p in expand(phrase)])
+            pseudo = [nlp.make_doc(p) for phrase in group.get("pseudo", []) for p in expand(phrase)]
+            if pseudo:
+                self.matcher.add(f"P{index}", pseudo)
+        self.matcher.add("BREAK", [nlp.make_doc(p) for p in context["clause_breaks"]])
+        self.matcher.add("CURRENT", [nlp.make_doc(p) for p in context["current"]])
+        people = context["people"]
+        relations = people["relations"]
+        self.people = PhraseMatcher(nlp.vocab, attr="NORM")
+        self.people.add("my", [nlp.make_doc(f"{owner} {r}") for owner in ("my", "our") for r in relations])
+        self.people.add("other", [nlp.make_doc(f"{owner} {r}") for owner in ("her", "his", "their", "your")
+                                  for r in relations])
+        self.people.add("bare", [nlp.make_doc(r) for r in relations])
+        self.people.add("possessive", [nlp.make_doc(f"{r} 's {thing}") for r in relations
+                                       for thing in people["possessed"]])
+        self.people.add("pronoun", [nlp.make_doc(p) for p in people["pronouns"]])
+
+    def _scopes(self, doc: Doc, matches) -> dict[str, list[int]]:
+        """For each token, the id of its sentence, clause and historical clause."""
+        sentence_starts = {sent.start for sent in doc.sents}
+        breaks = {start for label, start, _ in matches if label == "BREAK"}
+        current = {start for label, start, _ in matches if label == "CURRENT"}
+        ids = {"sentence": [], "clause": [], "historical": []}
+        counters = {"sentence": 0, "clause": 0, "historical": 0}
+        for token in doc:
+            i = token.i
+            if i in sentence_starts and i:
+                for key in counters:
+                    counters[key] += 1
+            elif i in breaks:
+                counters["clause"] += 1
+                counters["historical"] += 1
+            elif i in current:
+                counters["historical"] += 1
+            for key in counters:
+                ids[key].append(counters[key])
+        return ids
+
+    def _triggers(self, matches) -> list[Trigger]:
+        pseudo = [(label[1:], start, end) for label, start, end in matches if label.startswith("P")]
+        triggers = []
+        for label, start, end in matches:
+            if not label.startswith("T"):
+                continue
+            index = label[1:]
+            if any(p_index == index and p_start <= start < p_end for p_index, p_start, p_end in pseudo):
+                continue
+            group = self.groups[int(index)]
+            triggers.append(Trigger(group["context"], group["scope"], group["direction"], start, end))
+        return triggers
+
+    def _mentions(self, doc: Doc) -> list[Mention]:
+        spans = [Span(doc, start, end, label=match_id) for match_id, start, end in self.people(doc)]
+        return [Mention(span.label_, span.start, span.end, span[-1].norm_ if span.label_ != "possessive" else "")
+                for span in sorted(filter_spans(spans), key=lambda span: span.start)]
+
+    @staticmethod
+    def _in_scope(trigger: Trigger, span: Span, ids: dict[str, list[int]]) -> bool:
+        if trigger.start < span.end and span.start < trigger.end:
+            return False  # the trigger is part of the fact's own phrase
+        scope = ids["historical"] if trigger.context == "historical" else ids[trigger.scope]
+        if trigger.end <= span.start:
+            return trigger.direction in ("preceding", "both") and scope[trigger.start] == scope[span.start]
+        return trigger.direction in ("following", "both") and scope[trigger.start] == scope[span.end - 1]
+
+    def __call__(self, doc: Doc) -> Doc:
+        matches = [(doc.vocab.strings[m], s, e) for m, s, e in self.matcher(doc)]
+        ids = self._scopes(doc, matches)
+        triggers = self._triggers(matches)
+        mentions = self._mentions(doc)
+        subject = next((m.who for m in mentions if m.kind in ("my", "bare")), None)
+        for span in doc.spans.get(FACT_SPANS, []):
+            for trigger in triggers:
+                if self._in_scope(trigger, span, ids):
+                    span._.set(f"spoa_{trigger.context}", True)
+            if self._about_someone_else(span, mentions, subject, ids["clause"]):
+                span._.set("spoa_other_person", True)
+        return doc
+
+    @staticmethod
+    def _about_someone_else(span: Span, mentions: list[Mention], subject: str | None, clauses: list[int]) -> bool:
+        """The nearest person named before the fact, in its clause, is not the contact's subject."""
+        if any(m.kind == "pronoun" and span.start <= m.start < span.end for m in mentions):
+            return False  # "can't wake her", "found him on the floor": the phrase names its person
+        before = [m for m in mentions if m.end <= span.start and clauses[m.start] == clauses[span.start]]
+        if not before:
+            return False
+        nearest = before[-1]
+        if nearest.kind in ("possessive", "other"):
+            return True
+        return nearest.kind in ("my", "bare") and subject is not None and nearest.who != subject
+
+
+@Language.factory("spoa_context", default_config={"patterns_dir": str(PATTERNS_DIR)})
+def make_context_marker(nlp: Language, name: str, patterns_dir: str) -> ContextMarker:
+    return ContextMarker(nlp, load_context(Path(patterns_dir)))

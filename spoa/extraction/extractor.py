@@ -1,0 +1,231 @@
+"""Rule-based fact extraction: free text in, contract facts and their evidence out.
+
+Built once (`build_extractor(config)`), then `Extractor.extract(text)` is pure. Red flags and
+safeguarding facts come from these rules, never from a trained model. Where a phrase and its
+context disagree, the reading that escalates wins: a red flag said positively anywhere is
+true even if it is denied elsewhere; the most serious fall injury wins.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.tokens import Doc, Span
+
+import negspacy.negation  # noqa: F401  registers the "negex" factory
+import spoa.extraction.components  # noqa: F401  registers our spaCy factories
+from spoa.extraction.components import FACT_SPANS, NEGATED
+from spoa.extraction.patterns_file import CONTEXTS, PATTERNS_DIR, Pattern, fact_schemas, load_context
+
+MAX_TEXT_CHARS = 5000
+CALLER_PRIORITY = ["professional", "unpaid_carer", "family_friend", "self"]
+INJURY_SEVERITY = ["none", "minor", "serious"]
+TOPIC_STOP = {"for", "fitted", "installed", "put", "please", "from", "to", "in", "at", "on", "so",
+              "and", "?", ".", ",", "!", "if", "because", "as", "then", "thanks", "thank", "near",
+              "round", "around", "delivered", "sorted", "set", "with"}
+TOPIC_QUESTION_WORDS = {"what", "how", "whether", "if", "who", "where", "which", "why", "when", "to", "me",
+                        "her", "him", "them", "it", "that", "this", "you", "i", "we", "she", "he", "they"}
+TOPIC_SKIP = {"a", "an", "the", "some", "any", "getting", "get", "having", "my", "her", "his", "their"}
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+    "ninety": 90, "hundred": 100,
+}
+
+
+class ExtractionError(ValueError):
+    """The text can't be read (not a string, or too long)."""
+
+
+def places_from_config(config) -> list[str]:
+    places = []
+    for entry in config.localities.values():
+        places.extend([entry["name"], *entry.get("places", [])])
+    return sorted(set(places))
+
+
+def build_nlp(config, patterns_dir: Path = PATTERNS_DIR) -> spacy.Language:
+    """A blank English pipeline (no downloaded weights) with the fact and context components."""
+    context = load_context(patterns_dir)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("spoa_fact_matcher", config={"patterns_dir": str(patterns_dir),
+                                              "places": places_from_config(config)})
+    nlp.add_pipe("negex", config={"neg_termset": context["negation"], "extension_name": NEGATED,
+                                  "span_keys": [FACT_SPANS]})
+    nlp.add_pipe("spoa_context", config={"patterns_dir": str(patterns_dir)})
+    return nlp
+
+
+def build_extractor(config, patterns_dir: Path = PATTERNS_DIR) -> "Extractor":
+    """The extractor for a deployment: its patterns, and its localities from `config`."""
+    return Extractor(build_nlp(config, patterns_dir), config)
+
+
+def _number(tokens) -> int | None:
+    """The whole number a run of tokens spells ("84", "seventy-nine", "ninety nine")."""
+    total, seen = 0, False
+    for token in tokens:
+        word = token.lower_
+        if word.isdigit():
+            return int(word)
+        if word in NUMBER_WORDS:
+            total += NUMBER_WORDS[word]
+            seen = True
+        elif seen and word != "-":
+            break
+    return total if seen else None
+
+
+def _topic(doc: Doc, span: Span) -> str | None:
+    """The few words after "how do I get a ..." that name what is asked about."""
+    words = []
+    for token in doc[span.end:span.end + 8]:
+        if token.lower_ in TOPIC_STOP or token.is_punct and token.text != "-" or token.is_sent_start:
+            break
+        if not words and token.lower_ in TOPIC_SKIP:
+            continue
+        if not words and token.lower_ in TOPIC_QUESTION_WORDS:
+            return None  # "advice about what benefits I can claim" names no topic
+        words.append(token.text)
+        if len(words) == 4:
+            break
+    text = " ".join(words).replace(" - ", "-").strip()
+    return text.lower() if text else None
+
+
+class Extractor:
+    """Reads facts from one message. Safe to share between threads: the spaCy call runs under
+    a lock (a spaCy Language adds new words to its shared vocabulary as it reads, which is
+    not thread-safe); everything after it works on the message's own Doc."""
+
+    def __init__(self, nlp: spacy.Language, config):
+        self.nlp = nlp
+        self.config = config
+        self.patterns: dict[str, Pattern] = nlp.get_pipe("spoa_fact_matcher").patterns
+        self.schemas = fact_schemas()
+        self._lock = threading.Lock()
+
+    def extract(self, text: str, known: dict[str, Any] | None = None) -> dict[str, Any]:
+        """{"facts": {fact: value}, "evidence": [...], "ignored": [...]} for one message.
+
+        `evidence` lists each phrase that set a fact (fact, value, text, start, end, rule,
+        negated); `ignored` lists phrases set aside, with the reason (hypothetical,
+        historical, uncertain, other_person, deceased, negated, or an unmet requirement).
+        `known` is what the conversation already holds: some phrases only count in context
+        ("just a bruise" is a fall injury where a fall is known), and it is never changed.
+        """
+        known = dict(known or {})
+        if not isinstance(text, str):
+            raise ExtractionError("text must be a string")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ExtractionError(f"text is longer than {MAX_TEXT_CHARS} characters")
+        with self._lock:
+            doc = self.nlp(text)
+        found: list[dict] = []
+        ignored: list[dict] = []
+        for span in doc.spans[FACT_SPANS]:
+            pattern = self.patterns[span.label_]
+            contexts = [c for c in CONTEXTS if span._.get(f"spoa_{c}")]
+            if not pattern.person_scoped and "other_person" in contexts:
+                contexts.remove("other_person")
+            negated = bool(span._.get(NEGATED)) and pattern.negation != "ignore"
+            reasons = [c for c in contexts if c in pattern.drop_in]
+            if negated and pattern.negation == "drop":
+                reasons.append("negated")
+            base = {"text": span.text, "start": span.start_char, "end": span.end_char, "rule": pattern.id}
+            if reasons:
+                ignored.append({**base, "facts": sorted(pattern.sets), "reasons": reasons})
+                continue
+            for fact, value in self._values(doc, span, pattern, negated).items():
+                found.append({"fact": fact, **base, "value": value, "negated": negated})
+        found = self._drop_contained(found)
+        facts, _ = self._resolve([dict(item) for item in found])
+        # "she isn't hurt" is a fall injury only where there was a fall, and so on
+        unmet = [item for item in found
+                 if not all(facts.get(fact) or known.get(fact) for fact in self.patterns[item["rule"]].requires)]
+        for item in unmet:
+            ignored.append({key: item[key] for key in ("text", "start", "end", "rule")}
+                           | {"facts": [item["fact"]], "reasons": ["requires " + ", ".join(self.patterns[item["rule"]].requires)]})
+        facts, evidence = self._resolve([item for item in found if item not in unmet])
+        return {"facts": facts, "evidence": evidence, "ignored": ignored}
+
+    def _values(self, doc: Doc, span: Span, pattern: Pattern, negated: bool) -> dict[str, Any]:
+        if negated:
+            if pattern.when_negated:
+                return dict(pattern.when_negated)
+            return {fact: not value for fact, value in pattern.sets.items() if isinstance(value, bool)}
+        values = {}
+        for fact, value in pattern.sets.items():
+            if pattern.value_from and value == pattern.value_from:
+                value = self._value_from_text(doc, span, pattern.value_from, fact)
+                if value is None:
+                    continue
+            values[fact] = value
+        return values
+
+    def _value_from_text(self, doc: Doc, span: Span, kind: str, fact: str) -> Any:
+        if kind == "place":
+            return self.config.locality_for_place(span.text)
+        if kind == "topic":
+            return _topic(doc, span)
+        number = _number(token for token in span if token.like_num or token.text == "-")
+        schema = self.schemas[fact]
+        if number is None or number < schema.get("minimum", 0) or number > schema.get("maximum", 10**6):
+            return None
+        return number
+
+    @staticmethod
+    def _drop_contained(found: list[dict]) -> list[dict]:
+        """A phrase inside a longer phrase for the same fact gives way ("hurt" in "isn't hurt")."""
+        kept = []
+        for item in found:
+            inside = any(other is not item and other["fact"] == item["fact"]
+                         and other["start"] <= item["start"] and item["end"] <= other["end"]
+                         and (other["end"] - other["start"]) > (item["end"] - item["start"])
+                         for other in found)
+            if not inside:
+                kept.append(item)
+        return kept
+
+    def _resolve(self, found: list[dict]) -> tuple[dict[str, Any], list[dict]]:
+        facts: dict[str, Any] = {}
+        for item in found:
+            fact, value = item["fact"], item["value"]
+            if fact not in facts:
+                facts[fact] = [value] if self._is_array(fact) else value
+            elif self._is_array(fact):
+                if value not in facts[fact]:
+                    facts[fact].append(value)
+            elif isinstance(value, bool):
+                facts[fact] = facts[fact] or value  # a red flag said anywhere stands
+            elif fact == "fall_injury":
+                facts[fact] = max(facts[fact], value, key=INJURY_SEVERITY.index)
+            elif fact == "caller":
+                facts[fact] = min(facts[fact], value, key=CALLER_PRIORITY.index)
+            # other single values: the first one said stands
+        self._derive(facts, found)
+        evidence = [{key: item[key] for key in ("fact", "value", "text", "start", "end", "rule", "negated")}
+                    for item in found if self._agrees(facts.get(item["fact"]), item["value"], item["fact"])]
+        return facts, evidence
+
+    def _derive(self, facts: dict[str, Any], found: list[dict]) -> None:
+        """Facts the contract defines in terms of others (a long lie is a fall)."""
+        if facts.get("on_floor_cannot_get_up") is True and "fallen" not in facts:
+            source = next(i for i in found if i["fact"] == "on_floor_cannot_get_up" and i["value"] is True)
+            facts["fallen"] = True
+            found.append({**source, "fact": "fallen", "value": True, "rule": source["rule"] + "+implies_fall"})
+        if "dementia" in (facts.get("long_term_conditions") or []) and "dementia" not in facts:
+            facts["dementia"] = True
+
+    def _agrees(self, chosen: Any, value: Any, fact: str) -> bool:
+        return value in chosen if self._is_array(fact) else chosen == value
+
+    def _is_array(self, fact: str) -> bool:
+        types = self.schemas[fact].get("type", [])
+        return "array" in (types if isinstance(types, list) else [types])

@@ -1,0 +1,337 @@
+"""Rule-based fact extraction (spoa/extraction): negation, hypothetical, historical and
+other-person sentences in boundary pairs, the emergency screen in everyday phrasings, and the
+output contract. These sentences are the development set; tests/extraction_heldout.yml is
+kept apart for measuring (bench/eval_extraction.py)."""
+import json
+import threading
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from spoa.config import load_config
+from spoa.extraction import ExtractionError, PatternError, build_extractor, load_patterns
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = json.loads((ROOT / "spoa/schemas/contact.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return build_extractor(load_config(ROOT / "config.yml"))
+
+
+def facts_of(extractor, text, **known):
+    result = extractor.extract(text, known=known or None)
+    jsonschema.validate({"facts": result["facts"]}, SCHEMA)
+    return result["facts"]
+
+
+# --- the first message that fills several facts at once -------------------------------------
+
+def test_relative_reports_long_lie_without_injury_fills_four_facts(extractor):
+    facts = facts_of(extractor, "mum's fallen, she's on the floor and can't get up but she isn't hurt")
+    assert facts == {"caller": "family_friend", "fallen": True, "on_floor_cannot_get_up": True,
+                     "fall_injury": "none"}
+
+
+# --- negation pairs ---------------------------------------------------------------------------
+
+def test_no_chest_pain_with_swollen_legs_is_not_chest_pain(extractor):
+    assert facts_of(extractor, "no chest pain but my legs are swollen").get("chest_pain") is False
+
+
+def test_chest_pain_is_chest_pain(extractor):
+    assert facts_of(extractor, "he's got chest pain and feels sick")["chest_pain"] is True
+
+
+def test_she_didnt_hit_her_head_is_no_head_injury(extractor):
+    assert facts_of(extractor, "she fell in the hall but she didn't hit her head")["head_injury"] is False
+
+
+def test_she_hit_her_head_is_a_head_injury(extractor):
+    assert facts_of(extractor, "she fell in the hall and she hit her head")["head_injury"] is True
+
+
+def test_not_breathing_is_a_breathing_red_flag_not_its_negation(extractor):
+    assert facts_of(extractor, "he's not breathing")["breathing_difficulty_severe"] is True
+
+
+def test_breathing_fine_is_no_breathing_red_flag(extractor):
+    assert facts_of(extractor, "her breathing is fine")["breathing_difficulty_severe"] is False
+
+
+def test_isnt_bleeding_is_no_severe_bleeding(extractor):
+    assert facts_of(extractor, "he isn't bleeding")["severe_bleeding"] is False
+
+
+def test_bleeding_that_wont_stop_is_severe_bleeding(extractor):
+    assert facts_of(extractor, "his arm is bleeding and it won't stop bleeding")["severe_bleeding"] is True
+
+
+def test_not_on_blood_thinners(extractor):
+    assert facts_of(extractor, "she's not on any blood thinners")["on_anticoagulants"] is False
+
+
+def test_on_blood_thinners(extractor):
+    assert facts_of(extractor, "she's on blood thinners for her heart")["on_anticoagulants"] is True
+
+
+def test_denied_suicidal_thoughts(extractor):
+    assert facts_of(extractor, "I'm not suicidal, just fed up")["suicidal_thoughts"] is False
+
+
+def test_suicidal_thoughts(extractor):
+    assert facts_of(extractor, "I've been feeling suicidal")["suicidal_thoughts"] is True
+
+
+def test_a_red_flag_said_once_stands_when_denied_elsewhere(extractor):
+    facts = facts_of(extractor, "no chest pain earlier. Now he has crushing chest pain")
+    assert facts["chest_pain"] is True
+
+
+# --- hypothetical pairs -----------------------------------------------------------------------
+
+def test_if_she_falls_again_sets_nothing(extractor):
+    assert facts_of(extractor, "what do I do if she falls again?") == {}
+
+
+def test_she_fell_this_morning_is_a_fall(extractor):
+    assert facts_of(extractor, "she fell this morning")["fallen"] is True
+
+
+def test_worried_she_might_have_a_stroke_is_not_stroke_signs(extractor):
+    assert "stroke_signs" not in facts_of(extractor, "I'm worried she might have a stroke one day")
+
+
+def test_think_she_has_had_a_stroke_is_stroke_signs(extractor):
+    assert facts_of(extractor, "I think she's had a stroke, her face looks lopsided")["stroke_signs"] is True
+
+
+def test_how_to_prevent_falls_is_not_a_fall(extractor):
+    assert "fallen" not in facts_of(extractor, "how can I stop dad falling over?")
+
+
+# --- historical pairs -------------------------------------------------------------------------
+
+def test_fall_last_year_is_not_a_fall_now(extractor):
+    assert "fallen" not in facts_of(extractor, "she had a fall last year")
+
+
+def test_fall_an_hour_ago_is_a_fall_now(extractor):
+    assert facts_of(extractor, "she had a fall an hour ago")["fallen"] is True
+
+
+def test_stroke_years_ago_is_a_long_term_condition_not_stroke_signs(extractor):
+    facts = facts_of(extractor, "my husband had a stroke years ago")
+    assert "stroke_signs" not in facts
+    assert facts["long_term_conditions"] == ["stroke"]
+
+
+def test_face_dropped_is_stroke_signs(extractor):
+    assert facts_of(extractor, "his face has dropped")["stroke_signs"] is True
+
+
+def test_old_fall_and_a_new_one_in_one_sentence(extractor):
+    facts = facts_of(extractor, "she had a fall last year and now she's on the floor again")
+    assert facts["fallen"] is True
+
+
+def test_overdose_years_ago_is_not_self_harm_now(extractor):
+    assert "overdose_or_self_harm" not in facts_of(extractor, "he took an overdose back in 2019")
+
+
+def test_overdose_tonight_is_self_harm(extractor):
+    assert facts_of(extractor, "he's taken an overdose tonight")["overdose_or_self_harm"] is True
+
+
+# --- other person pairs -----------------------------------------------------------------------
+
+def test_neighbours_husbands_collapse_is_not_about_the_caller_subject(extractor):
+    facts = facts_of(extractor, "I'm ringing about my mum. My neighbour's husband collapsed earlier")
+    assert "unresponsive" not in facts
+
+
+def test_mums_collapse_is_about_mum(extractor):
+    assert facts_of(extractor, "I'm ringing about my mum, she collapsed earlier")["unresponsive"] is True
+
+
+def test_other_relatives_chest_pain_is_not_the_subjects(extractor):
+    facts = facts_of(extractor, "I'm calling about my dad who's confused. My brother has chest pain from a cold")
+    assert "chest_pain" not in facts
+    assert facts["new_confusion"] is True
+
+
+def test_friends_fall_is_not_the_subjects(extractor):
+    assert "fallen" not in facts_of(extractor, "Mum's friend fell over at bingo, mum is fine")
+
+
+def test_abuse_by_a_named_relative_is_about_the_person(extractor):
+    assert facts_of(extractor, "her son takes her pension every week")["abuse_types"] == ["financial"]
+
+
+def test_deceased_husband_does_not_make_the_caller_a_relative(extractor):
+    facts = facts_of(extractor, "since my husband passed away I feel so lonely")
+    assert facts.get("caller") == "self"
+    assert facts["lonely_or_isolated"] is True
+
+
+# --- the emergency screen in everyday phrasings -----------------------------------------------
+
+RED_FLAGS = [
+    ("he's gone grey and clammy with pain in his chest", "chest_pain"),
+    ("she's got a tight chest and it's going down her arm", "chest_pain"),
+    ("she's collapsed and won't wake up", "unresponsive"),
+    ("he's unconscious on the kitchen floor", "unresponsive"),
+    ("her face has dropped on one side", "stroke_signs"),
+    ("his speech is all slurred and he can't lift his left arm", "stroke_signs"),
+    ("she can't get her breath", "breathing_difficulty_severe"),
+    ("he's gasping and his lips have gone blue", "breathing_difficulty_severe"),
+    ("she's fitting and it won't stop", "seizure_ongoing"),
+    ("he's been having a seizure for ten minutes", "seizure_ongoing"),
+    ("her lips are swelling after peanuts", "severe_allergic_reaction"),
+    ("his throat is closing up after a bee sting", "severe_allergic_reaction"),
+    ("she's taken all her tablets", "overdose_or_self_harm"),
+    ("he's cut his wrists", "overdose_or_self_harm"),
+    ("she's swallowed a load of paracetamol", "overdose_or_self_harm"),
+    ("there's blood everywhere, it's gushing from his head", "severe_bleeding"),
+    ("he's threatening her now, he's in the house", "immediate_danger"),
+    ("her ex has got a knife and he's outside", "immediate_danger"),
+    ("I think she's broken her hip", "serious_injury"),
+    ("he can't put any weight on his leg after the fall", "serious_injury"),
+]
+
+
+@pytest.mark.parametrize("text,fact", RED_FLAGS)
+def test_red_flag_phrasings_are_caught(extractor, text, fact):
+    assert facts_of(extractor, text).get(fact) is True
+
+
+# --- falls, mental health, UCR, person, safeguarding, social ----------------------------------
+
+COVERAGE = [
+    ("been on the floor since 5am", {"fallen": True, "on_floor_cannot_get_up": True}),
+    ("he fell, just a bruise on his arm", {"fallen": True, "fall_injury": "minor"}),
+    ("she slipped in the kitchen, she isn't hurt", {"fallen": True, "fall_injury": "none"}),
+    ("she's fallen and I think she's broken her hip", {"fallen": True, "fall_injury": "serious"}),
+    ("he fell and passed out for a minute", {"fallen": True, "lost_consciousness": True}),
+    ("she's on warfarin", {"on_anticoagulants": True}),
+    ("he takes apixaban", {"on_anticoagulants": True}),
+    ("she keeps saying she wants to end it all", {"suicidal_thoughts": True}),
+    ("he's written a note and says he's going to hang himself", {"suicide_plan_or_intent": True}),
+    ("my daughter is hearing voices and is really paranoid", {"mental_health_crisis": True}),
+    ("dad is suddenly very confused and doesn't know where he is", {"new_confusion": True}),
+    ("her catheter is blocked", {"catheter_problem": True}),
+    ("his blood sugar is really high", {"diabetes_urgent": True}),
+    ("since yesterday she suddenly can't walk", {"sudden_loss_of_mobility": True}),
+    ("we need a commode today", {"urgent_equipment_needed": True}),
+    ("she's on end of life care and her pain isn't controlled", {"end_of_life": True, "palliative_crisis": True}),
+    ("since his chest infection he's gone downhill", {"frailty_decompensation": True}),
+    ("I care for my wife and I can't cope anymore", {"caller": "unpaid_carer", "carer_breakdown": True}),
+    ("she's 84", {"age": 84}),
+    ("my 90-year-old mum", {"age": 90, "caller": "family_friend"}),
+    ("he is aged 72", {"age": 72}),
+    ("I'm her district nurse", {"caller": "professional"}),
+    ("my neighbour lives on her own", {"caller": "family_friend", "lives_alone": True}),
+    ("she lives in a care home in Whitstable", {"setting": "care_home", "locality": "canterbury_coastal"}),
+    ("he has Alzheimer's and COPD", {"dementia": True, "long_term_conditions": ["dementia", "copd"]}),
+    ("he has a learning disability", {"learning_disability": True}),
+    ("she came out of hospital on Friday", {"discharged_within_7_days": True}),
+    ("her nephew is taking money from her purse", {"abuse_types": ["financial"]}),
+    ("he hits her", {"abuse_types": ["physical", "domestic"]}),
+    ("the carers leave her in soiled clothes", {"abuse_types": ["neglect"]}),
+    ("she's not eating and the house is full of rubbish", {"abuse_types": ["self_neglect"]}),
+    ("she lacks capacity", {"lacks_capacity": True}),
+    ("she's too scared of him to leave", {"able_to_protect_self": False}),
+    ("there are kids in the house when he kicks off", {"child_at_risk": True}),
+    ("he hasn't left the house for weeks", {"lonely_or_isolated": True}),
+    ("she doesn't see anyone", {"lonely_or_isolated": True}),
+    ("I need help with shopping and cleaning", {"practical_help": ["shopping", "cleaning"]}),
+    ("I'm exhausted, I can't go on", {"carer_wellbeing_impact_significant": True}),
+    ("how do I get a pendant alarm", {"information_topic": "pendant alarm"}),
+    ("she lives in Ramsgate", {"locality": "thanet"}),
+]
+
+
+@pytest.mark.parametrize("text,expected", COVERAGE)
+def test_everyday_phrasings_set_the_facts(extractor, text, expected):
+    facts = facts_of(extractor, text)
+    assert {fact: facts.get(fact) for fact in expected} == expected
+
+
+def test_place_outside_the_configured_localities_is_not_guessed(extractor):
+    assert "locality" not in facts_of(extractor, "she lives in Brighton")
+
+
+def test_just_a_bruise_is_a_fall_injury_only_where_a_fall_is_known(extractor):
+    assert "fall_injury" not in facts_of(extractor, "just a bruise")
+    assert facts_of(extractor, "just a bruise", fallen=True)["fall_injury"] == "minor"
+
+
+def test_nothing_said_sets_nothing(extractor):
+    assert facts_of(extractor, "hello, can you help?") == {}
+
+
+# --- the output contract ----------------------------------------------------------------------
+
+def test_evidence_points_at_the_words_that_set_each_fact(extractor):
+    text = "Dad has fallen and hit his head, he's on warfarin"
+    result = extractor.extract(text)
+    for item in result["evidence"]:
+        assert text[item["start"]:item["end"]] == item["text"]
+        assert set(item) == {"fact", "value", "text", "start", "end", "rule", "negated"}
+    assert {item["fact"] for item in result["evidence"]} >= {"fallen", "head_injury", "on_anticoagulants"}
+
+
+def test_negated_evidence_is_marked(extractor):
+    result = extractor.extract("no chest pain")
+    assert result["evidence"] == [{"fact": "chest_pain", "value": False, "text": "chest pain", "start": 3,
+                                   "end": 13, "rule": "chest_pain.pain_in_chest", "negated": True}]
+
+
+def test_every_coverage_sentence_gives_facts_the_contract_allows(extractor):
+    for text, _ in COVERAGE + RED_FLAGS:
+        jsonschema.validate({"facts": extractor.extract(text)["facts"]}, SCHEMA)
+
+
+def test_text_that_is_not_a_string_is_refused(extractor):
+    with pytest.raises(ExtractionError):
+        extractor.extract(None)
+
+
+def test_text_too_long_is_refused(extractor):
+    with pytest.raises(ExtractionError):
+        extractor.extract("she fell " * 1000)
+
+
+def test_extraction_from_many_threads_gives_the_same_facts(extractor):
+    texts = [text for text, _ in COVERAGE]
+    expected = [extractor.extract(text)["facts"] for text in texts]
+    results: dict[int, list] = {}
+
+    def run(worker):
+        results[worker] = [extractor.extract(text)["facts"] for text in texts]
+
+    threads = [threading.Thread(target=run, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(results[worker] == expected for worker in range(4))
+
+
+def test_pattern_with_unknown_fact_is_refused_at_load(tmp_path):
+    (tmp_path / "bad.yml").write_text("patterns:\n  - id: x\n    set: {chest_pains: true}\n    phrases: [ouch]\n")
+    with pytest.raises(PatternError, match="chest_pains"):
+        load_patterns(tmp_path)
+
+
+def test_pattern_with_value_outside_the_contract_is_refused_at_load(tmp_path):
+    (tmp_path / "bad.yml").write_text("patterns:\n  - id: x\n    set: {fall_injury: awful}\n    phrases: [ouch]\n")
+    with pytest.raises(PatternError, match="fall_injury"):
+        load_patterns(tmp_path)
+
+
+def test_every_pattern_file_loads_and_ids_are_unique():
+    patterns = load_patterns()
+    assert len({pattern.id for pattern in patterns}) == len(patterns) > 50
