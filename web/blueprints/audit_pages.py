@@ -30,7 +30,7 @@ class ProtocolOverrideForm(OverrideForm):
     route = SelectField("New route", choices=[("", "Choose a route")] + list(q.ROUTE_LABELS.items()),
                         validators=[DataRequired(message="Choose the new route.")])
     pathway = SelectField("New pathway (optional)",
-                          choices=[("", "No pathway")] + list(q.PATHWAY_LABELS.items()))
+                          choices=[("", "No pathway")] + list(q.PATHWAY_LABELS.items()), default="")
 
 
 def _localities() -> dict[str, str]:
