@@ -111,8 +111,11 @@ def fact_question(flows: Flows, fact: str) -> str:
     return spec.call_handler
 
 
-def value_words(flows: Flows, fact: str, value: Any) -> str:
-    """An answer as the handler reads it: Yes/No/Unknown, an option's label, a number."""
+def value_words(flows: Flows, fact: str, value: Any, config: Any = None) -> str:
+    """An answer as the handler reads it: Yes/No/Unknown, an option's label, a number, a
+    locality's name."""
+    if fact == "locality" and config is not None and value in getattr(config, "localities", {}):
+        return config.localities[value].get("name", value)
     if value is None:
         return "Unknown"
     if isinstance(value, bool):
@@ -180,7 +183,7 @@ def _latest_values(events: list[FactEvent]) -> dict[str, Any]:
     return latest
 
 
-def _answers(flows: Flows, events: list[FactEvent]) -> list[dict]:
+def _answers(flows: Flows, events: list[FactEvent], config: Any = None) -> list[dict]:
     """The answers so far, one per question, in the order the questions were first answered."""
     latest = _latest_values(events)
     order: list[str] = []
@@ -199,7 +202,7 @@ def _answers(flows: Flows, events: list[FactEvent]) -> list[dict]:
             shown = ", ".join(fact_question(flows, f) for f in ticked) if ticked else (
                 "Unknown" if unknown and len(unknown) == len(facts) else "None of these")
         else:
-            shown = "; ".join(value_words(flows, f, latest[f]) for f in facts)
+            shown = "; ".join(value_words(flows, f, latest[f], config) for f in facts)
         answers.append({"question": qid, "text": spec.call_handler if spec else qid,
                         "facts": {f: latest[f] for f in facts}, "answer": shown,
                         # The whole question, for changing this answer.
@@ -311,7 +314,7 @@ def call_state(session: Session, triage, contact_id: str, *, now: datetime, zone
                     "about": row.get("about"), "handler": row.get("handler"), "overridden": contact.overridden,
                     "route": route, "pathway": contact.pathway},
         "facts": facts,
-        "answers": _answers(flows, events),
+        "answers": _answers(flows, events, getattr(triage, "config", None)),
         "decision": decision,
         "view": _view(flows, contact, decision, facts, now, zone),
         "question": question.to_dict() if question is not None and contact.status == "open" else None,

@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from spoa.contact import ContactError
+from spoa.flows import build_question
 from web import console_service as console
 from web.bootstrap import services
 from web.security import api_auth, current_actor, roles_required
@@ -158,6 +159,14 @@ def list_calls():
     name, _role = _actor()
     with services().store.session() as db:
         return jsonify({"contacts": console.my_open_calls(db, name)})
+
+
+@bp.get("/api/questions")
+@api_auth(*MAY_VIEW, service=False)
+def questions():
+    """Every question in call-handler wording, in flow order (to ask one out of turn)."""
+    flows = _triage().flows
+    return jsonify({"questions": [build_question(spec, "call_handler").to_dict() for spec in flows.questions]})
 
 
 @bp.post("/api/contacts")

@@ -23,6 +23,7 @@
   var seq = 0;               // renders of the decision (the benchmark watches data-seq)
   var timeLeftAt = null;     // [seconds, Date.now()] for the countdown
   var busy = false;
+  var allQuestions = [];     // every question, to ask one out of turn (#)
 
   function $(id) { return document.getElementById(id); }
 
@@ -116,7 +117,7 @@
     localStorage.setItem(STORE_KEY, data.contact.id);
     if ($("start-panel")) { $("start-panel").hidden = true; }
     $("call-panel").hidden = false;
-    $("emergency-panel").hidden = false;
+    $("emergency-panel").hidden = data.contact.status !== "open";
     $("call-reference").textContent = data.contact.id;
     var who = [];
     if (data.contact.caller_name) { who.push("Caller: " + data.contact.caller_name); }
@@ -239,6 +240,34 @@
     });
   }
 
+  function jumpMatch() {
+    var words = $("jump").value.toLowerCase().split(/\s+/).filter(Boolean);
+    if (!words.length) { return null; }
+    function matches(text) { return words.every(function (word) { return text.toLowerCase().indexOf(word) >= 0; }); }
+    function unanswered(q) { return !state || q.ask.some(function (fact) { return !(fact in state.facts); }); }
+    // Best first: the question's own words, a question not yet answered; then option labels.
+    var byText = allQuestions.filter(function (q) { return matches(q.text); });
+    var byOption = allQuestions.filter(function (q) {
+      return matches(q.options.map(function (o) { return o.label; }).join(" "));
+    });
+    return byText.filter(unanswered)[0] || byText[0] || byOption.filter(unanswered)[0] || byOption[0] || null;
+  }
+
+  function showJumpMatch() {
+    var match = jumpMatch();
+    $("jump-match").textContent = match ? "Enter asks: " + match.text : ($("jump").value ? "No question matches." : "");
+  }
+
+  function jump() {
+    var match = jumpMatch();
+    if (!match || !state) { return; }
+    var facts = {};
+    match.ask.forEach(function (fact) { if (fact in state.facts) { facts[fact] = state.facts[fact]; } });
+    $("jump").value = "";
+    $("jump-match").textContent = "";
+    startChange({ask: match, facts: facts});
+  }
+
   function startChange(answer) {
     changing = true;
     question = answer.ask;
@@ -315,6 +344,7 @@
       if (!previous || previous.contact.id !== data.contact.id) { notes.value = data.notes || ""; $("notes-status").textContent = ""; }
     }
     notes.disabled = data.contact.status !== "open" || !CAN_TAKE_CALLS;
+    $("jump").disabled = notes.disabled;
     $("notes-save").disabled = notes.disabled;
     showProposals();
   }
@@ -488,6 +518,11 @@
       if (state) { focusQuestion(); }
       return;
     }
+    if (target === $("jump") && event.key === "Enter") {
+      event.preventDefault();
+      jump();
+      return;
+    }
     if (target === $("notes") && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       saveNotes();
@@ -505,6 +540,7 @@
     var key = event.key;
     if (key === "!") { event.preventDefault(); document.querySelector('input[name="red_flag"]').focus(); return; }
     if (key === "/") { event.preventDefault(); $("notes").focus(); return; }
+    if (key === "#") { event.preventDefault(); $("jump").focus(); return; }
     if (key === "+") { event.preventDefault(); confirmProposal(0); return; }
     if (key === "-") { event.preventDefault(); proposals.shift(); showProposals(); return; }
     if (key === ".") { event.preventDefault(); $("confirm-button").focus(); return; }
@@ -545,6 +581,10 @@
   });
   $("question-unknown").addEventListener("click", function () { sendAnswer("unknown"); });
   $("notes-save").addEventListener("click", saveNotes);
+  $("jump").addEventListener("input", showJumpMatch);
+  api("GET", API.replace(/contacts$/, "questions")).then(function (result) {
+    if (result.ok) { allQuestions = result.data.questions; }
+  });
   $("confirm-button").addEventListener("click", function () { close("confirm"); });
   $("override-button").addEventListener("click", function () { close("override"); });
   $("new-call").addEventListener("click", newCall);

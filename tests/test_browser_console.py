@@ -1,0 +1,245 @@
+"""The call-handler console in a real browser: headless Chromium (Debian's /usr/bin/chromium)
+driven by Playwright, against the real app served on a free 127.0.0.1 port (SQLite in a
+temporary folder, the real engine and flows).
+
+The fall call is done with the keyboard only; the other tests use whatever a handler would.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import PASSWORD, create_user, make_app
+from engine_helpers import get_triage
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOT = Path("/tmp/console-screenshot.png")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app, served by werkzeug in a thread, for this module's tests."""
+    from werkzeug.serving import make_server
+
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (make system-deps)")
+    tmp = tmp_path_factory.mktemp("console-browser")
+    # Each test logs in through the form: lift the login rate limit for this app only.
+    app = make_app({"SPOA_LOGIN_RATE_LIMIT": "1000 per minute", "TESTING": False}, get_triage(), tmp)
+    port = free_port()
+    http = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{port}"
+    http.shutdown()
+    app.extensions["spoa"].store.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def console(server, browser):
+    """A page logged in as a new call handler, on /console."""
+    app, base = server
+    username = create_user(app, "call_handler")
+    context = browser.new_context(base_url=base, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    page.goto("/auth/login")
+    page.focus("input[name=username]")
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/console/?$"))
+    page.wait_for_selector("#start-form")
+    yield page
+    context.close()
+
+
+# Functions, not expression strings: the page's CSP forbids eval, and Playwright evaluates a
+# string predicate with eval on every poll.
+SEQ_AFTER = "(before) => Number(document.getElementById('decision-panel').dataset.seq) > before"
+ROUTE_IS = "(route) => document.getElementById('decision-panel').dataset.route === route"
+
+
+def seq(page) -> int:
+    return int(page.get_attribute("#decision-panel", "data-seq") or 0)
+
+
+def press(page, key: str) -> None:
+    """Press a key and wait for the decision panel to show the server's answer."""
+    before = seq(page)
+    page.keyboard.press(key)
+    page.wait_for_function(SEQ_AFTER, arg=before)
+
+
+def type_answer(page, text: str) -> None:
+    page.wait_for_selector("#question-input:focus")
+    page.keyboard.type(text)
+    press(page, "Enter")
+
+
+def asked(page) -> str:
+    return page.inner_text("#question-text")
+
+
+def start_call_by_keyboard(page, about: str = "Mum") -> None:
+    page.wait_for_selector("#channel:focus")          # the start form has the focus
+    page.keyboard.press("Tab")                        # caller
+    page.keyboard.type("F")                           # "Family member, friend or neighbour"
+    page.keyboard.press("Tab")
+    page.keyboard.type("Jane")
+    page.keyboard.press("Tab")
+    page.keyboard.type(about)
+    before = seq(page)
+    page.keyboard.press("Enter")
+    page.wait_for_function(SEQ_AFTER, arg=before)
+
+
+def test_fall_with_long_lie_by_keyboard_only_ends_in_rapid_response(console):
+    page = console
+    start_call_by_keyboard(page)
+    assert asked(page) == "Any of these now?"
+    press(page, "N")                                  # none of the red flags
+    assert "ending their life" in asked(page)
+    press(page, "N")
+    assert "Mental health crisis" in asked(page)
+    press(page, "N")
+    assert asked(page) == "Person's age?"
+    type_answer(page, "90")
+    assert "Where is the person" in asked(page)
+    type_answer(page, "Sittingbourne")
+    assert "Fallen" in asked(page)
+    press(page, "Y")
+    assert page.get_attribute("#decision-panel", "data-route") == "rapid_response"
+    assert "Injury from the fall" in asked(page)
+    press(page, "1")                                  # no injury
+    press(page, "N")                                  # didn't hit their head
+    # The caller adds that she has been on the floor since 5am: ask that question out of turn.
+    page.keyboard.press("#")
+    page.keyboard.type("floor")
+    page.keyboard.press("Enter")
+    assert "On the floor" in asked(page)
+    press(page, "Y")                                  # a long lie
+    assert "On the floor and can't get up? Yes" in page.inner_text("#answers-list")
+    assert page.inner_text("#decision-review") == ""  # nothing contradictory
+    assert page.inner_text("#decision-route") == "Rapid response"
+    assert "Within 2 hours" in page.inner_text("#decision-target")
+    assert "UCR-1" in page.inner_text("#decision-why")
+    page.keyboard.press(".")                          # to the closing panel
+    assert page.evaluate("() => document.activeElement.id") == "confirm-button"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#readback:not([hidden])")
+    reference = page.inner_text("#reference")
+    assert re.fullmatch(r"SPA-[0-9A-Z]{4}-[0-9A-Z]{4}", reference)
+    readback = page.inner_text("#readback")
+    assert "urgent community response" in readback.lower()
+    assert "111" in readback
+    assert "Referral on the worklist: rapid response" in readback
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert page.is_hidden("#emergency-panel")         # the call is over
+
+
+def test_red_flag_tick_at_any_point_shows_the_999_panel(console, server):
+    page = console
+    start_call_by_keyboard(page, about="Dad")
+    press(page, "N")
+    assert page.is_hidden("#call-999")                # no red flag, no 999 panel
+    press(page, "N")
+    page.check("#flag-chest_pain")                    # later in the call, the caller mentions chest pain
+    page.wait_for_selector("#call-999:not([hidden])", timeout=2000)
+    assert "999" in page.inner_text("#call-999")
+    page.wait_for_function(ROUTE_IS, arg="emergency")
+    assert "stay on the line" in page.inner_text("#call-999").lower()
+    page.reload()                                     # it was recorded, not only shown
+    page.wait_for_selector("#call-999:not([hidden])")
+    assert page.is_checked("#flag-chest_pain")
+
+
+def test_override_is_refused_without_a_reason(console):
+    page = console
+    start_call_by_keyboard(page)
+    press(page, "N")
+    page.click("#override-details summary")
+    page.select_option("#override-route", "mdt")
+    page.click("#override-button")
+    page.wait_for_selector("#close-error:not(:empty)")
+    assert "reason" in page.inner_text("#close-error").lower()
+    assert page.is_hidden("#readback")                # still open
+    page.fill("#override-reason", "Known to the district nurses, who asked for a team review")
+    page.click("#override-button")
+    page.wait_for_selector("#readback:not([hidden])")
+    assert "Multi-disciplinary team" in page.inner_text("#decision-route") or \
+        "mdt" in page.inner_text("#decision-route")
+
+
+def test_reload_mid_call_resumes_the_same_call(console):
+    page = console
+    start_call_by_keyboard(page, about="Mr B")
+    press(page, "N")
+    press(page, "N")
+    press(page, "N")
+    type_answer(page, "77")
+    reference = page.inner_text("#call-reference")
+    page.reload()
+    page.wait_for_selector("#call-panel:not([hidden])")
+    assert page.inner_text("#call-reference") == reference
+    assert "Where is the person" in asked(page)
+    assert "77 years" in page.inner_text("#answers-list")
+    second = page.context.new_page()                  # a second tab opens the same call
+    second.goto("/console/")
+    second.wait_for_selector("#call-panel:not([hidden])")
+    assert second.inner_text("#call-reference") == reference
+    assert reference in second.inner_text("#calls-list")
+
+
+def test_console_has_no_serious_or_critical_accessibility_issues(console):
+    page = console
+    results = [page.evaluate(AXE_RUN)]                # the start form
+    start_call_by_keyboard(page)
+    press(page, "N")
+    page.check("#flag-stroke_signs")
+    page.wait_for_selector("#call-999:not([hidden])")
+    page.wait_for_function(ROUTE_IS, arg="emergency")
+    results.append(page.evaluate(AXE_RUN))            # a call under way, with the 999 panel
+    problems = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
+                for result in results for v in result if v["impact"] in ("serious", "critical")]
+    assert problems == []
+
+
+AXE_RUN = """async () => {
+  if (!window.axe) {
+    await new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = '/static/vendor/axe.min.js';
+      script.onload = resolve; script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+  const result = await window.axe.run(document, {resultTypes: ['violations']});
+  return result.violations;
+}"""
