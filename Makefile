@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup system-deps assets bench clean rasa-setup rasa-train evaluate
+.PHONY: run test setup system-deps assets bench bench-api clean rasa-setup rasa-train evaluate
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PY311) -m venv $(VENV)
@@ -58,6 +58,10 @@ evaluate: setup rasa-train
 
 bench: setup
 	$(BIN)/python bench/bench_decide.py
+
+# POST /api/contacts with 20 concurrent clients against the running server, SQLite and PostgreSQL.
+bench-api: setup
+	$(BIN)/python bench/bench_api.py --backend both --clients 20 --requests 1000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -55,8 +55,9 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
                 "HOST"):
         if environ.get(key):
             settings[key] = environ[key]
-    if environ.get("PORT"):
-        settings["PORT"] = int(environ["PORT"])
+    for key in ("PORT", "SPOA_THREADS"):
+        if environ.get(key):
+            settings[key] = int(environ[key])
     if environ.get("SESSION_COOKIE_SECURE"):
         settings["SESSION_COOKIE_SECURE"] = environ["SESSION_COOKIE_SECURE"].lower() in ("1", "true", "yes")
     return settings

@@ -9,8 +9,9 @@ and nothing was half-written because the transaction rolled back.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
@@ -79,6 +80,9 @@ class Store:
         self.schema = schema
         self.engine = make_engine(self.url, schema=schema, pool_size=pool_size)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time; queueing writers here is fairer and faster than
+        # each thread sleeping in SQLite's busy handler. Other processes still use busy_timeout.
+        self._write_lock = threading.RLock() if self.backend == "sqlite" else nullcontext()
 
     @property
     def backend(self) -> str:
@@ -97,7 +101,7 @@ class Store:
         Domain errors (bad input, unknown id) propagate unchanged after the rollback.
         """
         for attempt in range(retries + 1):
-            with self.sessions() as session:
+            with self._write_lock, self.sessions() as session:
                 try:
                     result = work(session)
                     session.commit()
