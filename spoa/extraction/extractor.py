@@ -180,12 +180,14 @@ class Extractor:
             return None
         return number
 
-    @staticmethod
-    def _drop_contained(found: list[dict]) -> list[dict]:
-        """A phrase inside a longer phrase for the same fact gives way ("hurt" in "isn't hurt")."""
+    def _drop_contained(self, found: list[dict]) -> list[dict]:
+        """A phrase inside a longer phrase for the same fact gives way ("hurt" in "isn't hurt");
+        for array facts only to the same item ("hitting my mum" is physical inside a longer
+        domestic phrase, and both stand)."""
         kept = []
         for item in found:
             inside = any(other is not item and other["fact"] == item["fact"]
+                         and (other["value"] == item["value"] or not self._is_array(item["fact"]))
                          and other["start"] <= item["start"] and item["end"] <= other["end"]
                          and (other["end"] - other["start"]) > (item["end"] - item["start"])
                          for other in found)
