@@ -118,3 +118,15 @@ BUG_PLAN_NOT_IN_MISSING = pytest.mark.xfail(strict=True, reason=(
     "_would_change only counts rules that could raise the route or shorten the target, never "
     "a failsafe reading that an answer would replace. Contact: {\"suicidal_thoughts\": true} "
     "with the emergency screen answered no."))
+
+BUG_WHOLE_FLOAT_PASSES_VALIDATION = pytest.mark.xfail(strict=True, reason=(
+    "contact bug: JSON Schema counts 70.0 as an integer, so parse_contact accepts "
+    "{\"facts\": {\"age\": 70.0}} and keeps the float; the adapter then refuses it "
+    "(EngineInputError: fact 'age' has a value of the wrong type: 70.0) and decide() raises "
+    "on validated input: a crash (500) instead of a clear error or a decision. "
+    "spoa/contact.py should turn an integral float into int, or refuse it with a ContactError."))
+
+BUG_BLANK_LOCALITY_IS_OUT_OF_AREA = pytest.mark.xfail(strict=True, reason=(
+    "contact/rules bug: a blank locality ({\"locality\": \"\"} or \"   \") passes validation and "
+    "SCOPE-2 sends the person out_of_scope/other_area, though nothing about where they are is "
+    "known (FAILSAFE-3: unknown locality is served). Blank text should be refused or read as unknown."))
