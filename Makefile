@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup system-deps assets bench bench-api clean rasa-setup rasa-train evaluate
+.PHONY: run test setup system-deps assets bench bench-api clean rasa-setup rasa-train evaluate evaluate-extraction
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PY311) -m venv $(VENV)
@@ -55,6 +55,10 @@ run: setup rasa-train
 # NLU cross-validation, chat turn latency and questions per contact, into reports/.
 evaluate: setup rasa-train
 	scripts/rasa_evaluate.sh
+
+# Fact extraction precision/recall/F1 on the held-out sentences (tests/extraction_heldout.yml).
+evaluate-extraction: setup
+	$(BIN)/python bench/eval_extraction.py
 
 bench: setup
 	$(BIN)/python bench/bench_decide.py
