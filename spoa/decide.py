@@ -235,12 +235,25 @@ def _leaf_value(leaf: Leaf, known: dict):
 
 
 class _OpenWorld:
-    """Kleene three-valued evaluation of the rules over what is known so far."""
+    """Kleene three-valued evaluation of the rules over what is known so far.
+
+    Values are memoised per condition object for this one evaluation (the rulebook is
+    immutable), which keeps `missing` cheap enough to compute on every decision.
+    """
 
     def __init__(self, rulebook, known: dict):
-        self.rulebook, self.known, self.memo = rulebook, known, {}
+        self.rulebook, self.known = rulebook, known
+        self.values: dict[int, bool | None] = {}
+        self.derived_values: dict[str, bool | None] = {}
+        self.derived_open: dict[str, frozenset] = {}
 
     def value(self, condition):
+        key = id(condition)
+        if key not in self.values:
+            self.values[key] = self._value(condition)
+        return self.values[key]
+
+    def _value(self, condition):
         if isinstance(condition, Leaf):
             return _leaf_value(condition, self.known)
         if isinstance(condition, Derived):
@@ -252,11 +265,10 @@ class _OpenWorld:
         return True if True in values else (None if None in values else False)
 
     def derived(self, name: str):
-        if name not in self.memo:
-            self.memo[name] = None  # no cycles (checked at load); guards re-entry
+        if name not in self.derived_values:
             values = [self.value(rule.when) for rule in self.rulebook.producers[name]]
-            self.memo[name] = True if True in values else (None if None in values else False)
-        return self.memo[name]
+            self.derived_values[name] = True if True in values else (None if None in values else False)
+        return self.derived_values[name]
 
     def open_facts(self, condition, out: set) -> None:
         if isinstance(condition, Leaf):
@@ -264,9 +276,13 @@ class _OpenWorld:
             if condition.op not in ("known", "unknown"):
                 out.add(condition.fact)
         elif isinstance(condition, Derived):
-            for rule in self.rulebook.producers[condition.name]:
-                if self.value(rule.when) is None:
-                    self.open_facts(rule.when, out)
+            if condition.name not in self.derived_open:
+                found: set = set()
+                for rule in self.rulebook.producers[condition.name]:
+                    if self.value(rule.when) is None:
+                        self.open_facts(rule.when, found)
+                self.derived_open[condition.name] = frozenset(found)
+            out |= self.derived_open[condition.name]
         else:
             for item in condition.items:
                 if self.value(item) is None:
