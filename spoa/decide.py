@@ -22,6 +22,7 @@ from spoa.rulebook import AllOf, AnyOf, Derived, Leaf, Rule
 from spoa.ruleset import Ruleset
 from spoa.vocabulary import (
     ALSO_ROUTES, EMERGENCY_SCREEN, PATHWAY_ORDER, ROUTE_PRECEDENCE, SAFEGUARDING_LEVELS, facts,
+    ruled_out,
 )
 
 CONSENT_ORDER = ("lacks_capacity", "others_at_risk", "immediate_danger", "organisational", "consent", "refused")
@@ -324,4 +325,4 @@ def _missing(rulebook, known, fired, route, target_key, also, safeguarding, conf
         if _would_change(rule, route, target_key, also, safeguarding, fired_pairs, config):
             world.open_facts(rule.when, wanted)
     specs = facts()
-    return sorted((f for f in wanted if f not in known), key=lambda f: specs[f].rank)
+    return sorted((f for f in wanted if f not in known and not ruled_out(f, known)), key=lambda f: specs[f].rank)

@@ -122,6 +122,31 @@ def load_facts(facts_file: str | Path = DEFAULT_FACTS_FILE) -> dict[str, FactSpe
     return ordered
 
 
+@lru_cache(maxsize=None)
+def load_follow_ups(facts_file: str | Path = DEFAULT_FACTS_FILE) -> dict[str, tuple[str, object]]:
+    """fact -> (the fact it follows up, the value that makes it worth asking)."""
+    document = yaml.safe_load(Path(facts_file).read_text(encoding="utf-8"))
+    known = load_facts(facts_file)
+    follow_ups = {}
+    for fact_id, condition in (document.get("follow_ups") or {}).items():
+        (parent, wanted), = condition.items()
+        if fact_id not in known or parent not in known:
+            raise VocabularyError(f"{facts_file}: follow_ups names an unknown fact ({fact_id} or {parent})")
+        follow_ups[fact_id] = (parent, wanted)
+    return follow_ups
+
+
+def ruled_out(fact_id: str, known: dict) -> bool:
+    """A follow-up whose parent fact is known and rules it out is not worth asking."""
+    rule = load_follow_ups().get(fact_id)
+    if rule is None:
+        return False
+    if rule[0] not in known:
+        return ruled_out(rule[0], known)  # a follow-up of a ruled-out follow-up
+    value = known[rule[0]]
+    return not value if rule[1] == "not_empty" else value != rule[1]
+
+
 FACTS: dict[str, FactSpec] = {}
 
 
