@@ -244,8 +244,9 @@ def _view(flows: Flows, contact: Contact, decision: dict, facts: dict, now: date
         "pathway": decision.get("pathway"),
         "pathway_label": PATHWAY_LABELS.get(decision.get("pathway"), decision.get("pathway") or ""),
         "response_target": target, "target_words": duration_words(target),
-        "due_at": contacts.iso(due), "due_words": local_time_words(due, zone),
-        "time_left_seconds": int((due - now).total_seconds()) if due is not None else None,
+        # A zero target (999) is "now", not a deadline that has passed.
+        "due_at": contacts.iso(due) if delta else None, "due_words": local_time_words(due, zone) if delta else None,
+        "time_left_seconds": int((due - now).total_seconds()) if delta else None,
         "safeguarding": {**safeguarding, "level_label": (safeguarding.get("level") or "none").capitalize()},
         "also": [{"route": r, "label": ROUTE_LABELS.get(r, r)} for r in decision.get("also") or []],
         "services": decision.get("services") or [],

@@ -290,7 +290,10 @@
   }
 
   function tick() {
-    if (!timeLeftAt) { $("decision-time-left").textContent = "No deadline"; return; }
+    if (!timeLeftAt) {
+      $("decision-time-left").textContent = state && state.view.response_target === "PT0M" ? "Now" : "No deadline";
+      return;
+    }
     var left = timeLeftAt[0] - Math.floor((Date.now() - timeLeftAt[1]) / 1000);
     $("decision-time-left").textContent = timeLeftAt[0] === 0 ? "Now" : formatLeft(left);
   }
@@ -528,9 +531,10 @@
       saveNotes();
       return;
     }
-    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || event.ctrlKey || event.metaKey || event.altKey) {
-      return;
-    }
+    var typing = tag === "TEXTAREA" || tag === "SELECT" ||
+      (tag === "INPUT" && target.type !== "checkbox" && target.type !== "radio");
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (tag === "INPUT" && (event.key === " " || event.key === "Enter")) { return; }   // ticking a red flag
     if (!state) { return; }
     if (state.contact.status !== "open") {
       if (event.key === "Enter" && target === $("readback")) { event.preventDefault(); newCall(); }
