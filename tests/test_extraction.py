@@ -145,6 +145,14 @@ def test_overdose_tonight_is_self_harm(extractor):
     assert facts_of(extractor, "he's taken an overdose tonight")["overdose_or_self_harm"] is True
 
 
+def test_he_says_hell_kill_himself_is_suicidal_thoughts_though_put_in_the_future(extractor):
+    assert facts_of(extractor, "he says he'll kill himself")["suicidal_thoughts"] is True
+
+
+def test_what_to_do_if_he_collapses_is_not_unresponsive(extractor):
+    assert "unresponsive" not in facts_of(extractor, "if he ever collapses what should I do?")
+
+
 # --- other person pairs -----------------------------------------------------------------------
 
 def test_neighbours_husbands_collapse_is_not_about_the_caller_subject(extractor):
@@ -257,6 +265,21 @@ COVERAGE = [
 def test_everyday_phrasings_set_the_facts(extractor, text, expected):
     facts = facts_of(extractor, text)
     assert {fact: facts.get(fact) for fact in expected} == expected
+
+
+def test_contractions_typed_without_apostrophes_are_read(extractor):
+    facts = facts_of(extractor, "Im 83 and shes my neighbour, she cant get up")
+    assert facts["age"] == 83
+    assert facts["on_floor_cannot_get_up"] is True
+
+
+def test_heavy_bleeding_after_a_fall_is_a_serious_fall_injury(extractor):
+    facts = facts_of(extractor, "she fell and her leg is bleeding heavily")
+    assert facts["fall_injury"] == "serious"
+
+
+def test_a_cut_after_a_fall_is_a_minor_fall_injury(extractor):
+    assert facts_of(extractor, "she fell and has a small cut on her shin")["fall_injury"] == "minor"
 
 
 def test_place_outside_the_configured_localities_is_not_guessed(extractor):

@@ -90,6 +90,19 @@ def make_fact_matcher(nlp: Language, name: str, patterns_dir: str, places: list[
     return FactMatcher(nlp, load_patterns(Path(patterns_dir)), places)
 
 
+@Language.component("spoa_norms")
+def fold_missing_apostrophes(doc: Doc) -> Doc:
+    """Reads "Im" and "shes" (typed without apostrophes) as "I'm" and "she's". spaCy splits
+    them into "I" + "m" and "she" + "s" but leaves the norms "m" and "s"."""
+    for token in doc[1:]:
+        previous = doc[token.i - 1].lower_
+        if token.lower_ == "m" and previous == "i":
+            token.norm_ = "am"
+        elif token.lower_ == "s" and previous in ("she", "he", "it", "that", "there", "what", "who"):
+            token.norm_ = "'s"
+    return doc
+
+
 @dataclass(frozen=True)
 class Trigger:
     context: str

@@ -54,6 +54,7 @@ def build_nlp(config, patterns_dir: Path = PATTERNS_DIR) -> spacy.Language:
     context = load_context(patterns_dir)
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
+    nlp.add_pipe("spoa_norms")
     nlp.add_pipe("spoa_fact_matcher", config={"patterns_dir": str(patterns_dir),
                                               "places": places_from_config(config)})
     nlp.add_pipe("negex", config={"neg_termset": context["negation"], "extension_name": NEGATED,
@@ -224,6 +225,12 @@ class Extractor:
             found.append({**source, "fact": "fallen", "value": True, "rule": source["rule"] + "+implies_fall"})
         if "dementia" in (facts.get("long_term_conditions") or []) and "dementia" not in facts:
             facts["dementia"] = True
+        if facts.get("severe_bleeding") is True and facts.get("fallen") is True and facts.get("fall_injury") != "serious":
+            # the contract counts heavy bleeding from a fall as a serious fall injury
+            source = next(i for i in found if i["fact"] == "severe_bleeding" and i["value"] is True)
+            facts["fall_injury"] = "serious"
+            found[:] = [i for i in found if i["fact"] != "fall_injury"]
+            found.append({**source, "fact": "fall_injury", "value": "serious", "rule": source["rule"] + "+fall"})
 
     def _agrees(self, chosen: Any, value: Any, fact: str) -> bool:
         return value in chosen if self._is_array(fact) else chosen == value
