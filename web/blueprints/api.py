@@ -165,7 +165,7 @@ def request_callback(contact_id: str):
     now = spoa.now()
 
     def work(db):  # noqa: ANN001, ANN202
-        contact = contacts.get_contact(db, contact_id)
+        contact = contacts.lock_contact(db, contact_id)  # one open call-back, even if asked twice at once
         decision = contacts.latest_decision(db, contact.id)
         target = decision.decision.get("response_target") if decision is not None else None
         return worklist.request_callback(db, contact, now=now, note=note, response_target=target)

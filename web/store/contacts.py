@@ -129,7 +129,8 @@ def create_contact(session: Session, triage: Triage, data: Any, *, now: datetime
     return _record_decision(session, contact, decision, facts, now)
 
 
-def _lock_contact(session: Session, contact_id: str) -> Contact:
+def lock_contact(session: Session, contact_id: str) -> Contact:
+    """The contact, its row locked until commit (PostgreSQL; SQLite writes are serialised anyway)."""
     contact = session.scalar(select(Contact).where(Contact.id == normalise_reference(contact_id))
                              .with_for_update())
     if contact is None:
@@ -157,7 +158,7 @@ def add_facts(session: Session, triage: Triage, contact_id: str, facts: Any, *, 
               source: str = "api", actor: str = "service") -> Outcome:
     """Add or correct facts (null makes a fact unknown again) and decide again."""
     _check_source(source)
-    contact = _lock_contact(session, contact_id)  # PostgreSQL: one fact update per contact at a time
+    contact = lock_contact(session, contact_id)  # PostgreSQL: one fact update per contact at a time
     parsed = triage.parse_facts(facts)
     # parse_facts drops nulls; here a null is an answer ("not known after all") and is kept.
     cleared = {name: None for name, value in facts.items() if value is None and name not in parsed}
@@ -180,7 +181,7 @@ def review(session: Session, contact_id: str, *, action: str, actor: str, actor_
     """A person confirms the current decision, or overrides its route (a reason is required)."""
     if action not in ("confirm", "override"):
         raise ReviewError("action must be confirm or override", field="action", allowed=["confirm", "override"])
-    contact = _lock_contact(session, contact_id)
+    contact = lock_contact(session, contact_id)
     decision = latest_decision(session, contact.id)
     if decision is None:
         raise ContactNotFound(f"Contact {contact_id} has no decision to review.")
@@ -206,7 +207,7 @@ def review(session: Session, contact_id: str, *, action: str, actor: str, actor_
 
 
 def close_contact(session: Session, contact_id: str, *, now: datetime) -> Contact:
-    contact = _lock_contact(session, contact_id)
+    contact = lock_contact(session, contact_id)
     contact.status, contact.updated_at = "closed", now
     return contact
 

@@ -135,8 +135,9 @@ def request_callback(session: Session, contact: Contact, *, now: datetime, note:
     return item
 
 
-def get_item(session: Session, item_id: int) -> WorklistItem:
-    item = session.get(WorklistItem, item_id)
+def get_item(session: Session, item_id: int, *, for_update: bool = False) -> WorklistItem:
+    """The item; `for_update` locks its row (PostgreSQL) so two people can't both resolve it."""
+    item = session.get(WorklistItem, item_id, with_for_update=for_update)
     if item is None:
         raise ItemNotFound(f"No worklist item {item_id}.")
     return item
@@ -144,7 +145,7 @@ def get_item(session: Session, item_id: int) -> WorklistItem:
 
 def _resolve(session: Session, item_id: int, *, status: str, action: str, actor: str, actor_role: str | None,
              now: datetime, reason: str | None) -> WorklistItem:
-    item = get_item(session, item_id)
+    item = get_item(session, item_id, for_update=True)
     if item.status != OPEN:
         raise WorklistError(f"Worklist item {item_id} is already {item.status}.")
     reason = (reason or "").strip() or None
