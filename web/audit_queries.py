@@ -134,7 +134,7 @@ class TraceLine:
             parts.append(f", while {_join(self.not_derived)} "
                          f"{'was' if len(self.not_derived) == 1 else 'were'} not")
         if not (self.matched or self.derived or self.not_derived):
-            parts.append(" with no facts needed (a catch-all)")
+            parts.append("; it needs no facts (the catch-all)")
         return "".join(parts)
 
     @property
