@@ -174,6 +174,15 @@ def test_friends_fall_is_not_the_subjects(extractor):
     assert "fallen" not in facts_of(extractor, "Mum's friend fell over at bingo, mum is fine")
 
 
+def test_able_to_protect_herself_said_with_fear_of_him_counts_as_unable(extractor):
+    facts = facts_of(extractor, "she says she can look after herself, but she's too scared of him to leave")
+    assert facts["able_to_protect_self"] is False
+
+
+def test_able_to_protect_herself(extractor):
+    assert facts_of(extractor, "she can stand up for herself")["able_to_protect_self"] is True
+
+
 def test_abuse_by_a_named_relative_is_about_the_person(extractor):
     assert facts_of(extractor, "her son takes her pension every week")["abuse_types"] == ["financial"]
 

@@ -22,6 +22,9 @@ from spoa.extraction.patterns_file import CONTEXTS, PATTERNS_DIR, Pattern, fact_
 
 MAX_TEXT_CHARS = 5000
 CALLER_PRIORITY = ["professional", "unpaid_carer", "family_friend", "self"]
+# Booleans where `true` is the safer reading win when a message says both; for these few,
+# `false` is (being able to protect oneself lowers safeguarding, so doubt keeps it false).
+FALSE_IS_SAFER = {"able_to_protect_self"}
 INJURY_SEVERITY = ["none", "minor", "serious"]
 TOPIC_STOP = {"for", "fitted", "installed", "put", "please", "from", "to", "in", "at", "on", "so",
               "and", "?", ".", ",", "!", "if", "because", "as", "then", "thanks", "thank", "near",
@@ -206,7 +209,8 @@ class Extractor:
                 if value not in facts[fact]:
                     facts[fact].append(value)
             elif isinstance(value, bool):
-                facts[fact] = facts[fact] or value  # a red flag said anywhere stands
+                # a red flag said anywhere stands, whatever else is said
+                facts[fact] = (facts[fact] and value) if fact in FALSE_IS_SAFER else (facts[fact] or value)
             elif fact == "fall_injury":
                 facts[fact] = max(facts[fact], value, key=INJURY_SEVERITY.index)
             elif fact == "caller":
