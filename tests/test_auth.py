@@ -62,12 +62,16 @@ def test_rate_limits_can_live_in_redis(triage, tmp_path, make_user):
         redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=2).ping()
     except redis.exceptions.ConnectionError:
         pytest.skip("Redis not reachable at 127.0.0.1:6379")
-    app = make_app({"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
-                    "RATELIMIT_KEY_PREFIX": f"spoa-test-{uuid.uuid4().hex}",
+    prefix = f"spoa-test-{uuid.uuid4().hex}"
+    app = make_app({"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "RATELIMIT_KEY_PREFIX": prefix,
                     "SPOA_LOGIN_RATE_LIMIT": "2 per minute"}, triage, tmp_path)
     client = app.test_client()
     statuses = [login(client, "nobody-here", "wrong password here").status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
+    server = redis.Redis(host="127.0.0.1", port=6379)
+    keys = server.keys(f"*{prefix}*")
+    assert keys  # the counters are in Redis, shared by every server process
+    server.delete(*keys)
 
 
 def test_call_handler_cannot_open_the_audit_pages(client_as):
