@@ -217,6 +217,24 @@ def test_reload_mid_call_resumes_the_same_call(console):
     assert reference in second.inner_text("#calls-list")
 
 
+def test_notes_propose_a_long_lie_that_one_key_confirms(console):
+    page = console
+    start_call_by_keyboard(page)
+    press(page, "N")
+    page.keyboard.press("/")
+    page.keyboard.type("Mum fell at 5am and has been on the floor since, she can't get up.")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector(".console-proposals__item", timeout=30000)   # the extractor loads once
+    assert "On the floor and can't get up? Yes" in page.inner_text("#proposals")
+    assert page.get_attribute("#decision-panel", "data-route") != "rapid_response"   # nothing set yet
+    page.keyboard.press("Escape")
+    while "On the floor" not in page.inner_text(".console-proposals__item"):
+        page.keyboard.press("-")                      # dismiss other findings
+    press(page, "+")
+    assert "On the floor and can't get up? Yes" in page.inner_text("#answers-list")
+    assert page.get_attribute("#decision-panel", "data-route") == "rapid_response"
+
+
 def test_console_has_no_serious_or_critical_accessibility_issues(console):
     page = console
     results = [page.evaluate(AXE_RUN)]                # the start form

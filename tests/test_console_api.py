@@ -213,17 +213,26 @@ def test_a_handler_holds_several_open_calls(handler, clock):
     assert handler.get(f"{API}/{first['contact']['id']}").get_json()["contact"]["about"] == "first"
 
 
-def test_notes_are_kept_and_set_no_fact_without_confirmation(handler):
+def test_notes_propose_facts_and_set_none_without_confirmation(handler):
     state = start(handler)
     response = post(handler, f"{API}/{state['contact']['id']}/notes",
-                    {"notes": "Daughter says mum fell at 5am and is still on the floor in Sittingbourne."})
+                    {"notes": "Daughter says mum fell at 5am and is still on the floor, can't get up."})
     assert response.status_code == 200
     body = response.get_json()
     assert body["notes"].startswith("Daughter says")
     assert body["facts"] == {"caller": "family_friend"}              # proposals only
-    assert body["extraction"] in ("ok", "unavailable", "failed")
-    for proposal in body["proposals"]:
-        assert proposal["fact"] not in body["facts"]
+    assert body["extraction"] == "ok"
+    proposed = {p["fact"]: p["value"] for p in body["proposals"]}
+    assert proposed.get("on_floor_cannot_get_up") is True
+    assert "caller" not in proposed                                  # already known, same value
+    reloaded = handler.get(f"{API}/{state['contact']['id']}").get_json()
+    assert reloaded["notes"] == body["notes"] and reloaded["view"]["route"] == "self_care"
+
+
+def test_notes_that_are_not_text_are_refused(handler):
+    state = start(handler)
+    response = post(handler, f"{API}/{state['contact']['id']}/notes", {"notes": 42})
+    assert response.status_code == 422 and response.get_json()["field"] == "notes"
 
 
 def test_a_confirmed_proposal_is_recorded_as_extraction(handler, app):

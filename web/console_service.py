@@ -130,8 +130,8 @@ def value_words(flows: Flows, fact: str, value: Any, config: Any = None) -> str:
     return f"{value}{unit}"
 
 
-def fact_words(flows: Flows, fact: str, value: Any) -> str:
-    return f"{fact_question(flows, fact)} {value_words(flows, fact, value)}"
+def fact_words(flows: Flows, fact: str, value: Any, config: Any = None) -> str:
+    return f"{fact_question(flows, fact)} {value_words(flows, fact, value, config)}"
 
 
 def duration_words(target: str | None) -> str:
@@ -456,19 +456,20 @@ def propose_facts(triage, extractor, notes: str, facts: dict) -> list[dict]:
     if extractor is None or not notes.strip():
         return []
     found = extractor.extract(notes)
-    evidence = found.get("evidence") or {}
+    said: dict[str, list[str]] = {}
+    for item in found.get("evidence") or []:
+        if isinstance(item, dict) and item.get("fact") and item.get("text"):
+            said.setdefault(item["fact"], [])
+            if item["text"] not in said[item["fact"]]:
+                said[item["fact"]].append(item["text"])
     flows: Flows = triage.flows
     proposals = []
     for fact, value in (found.get("facts") or {}).items():
         if value is None or fact not in flows.facts or facts.get(fact) == value:
             continue
-        said = evidence.get(fact)
-        if isinstance(said, list):
-            said = "; ".join(str(s.get("text", s)) if isinstance(s, dict) else str(s) for s in said)
-        elif isinstance(said, dict):
-            said = said.get("text")
-        proposals.append({"fact": fact, "value": value, "words": fact_words(flows, fact, value),
-                          "evidence": said, "current": facts.get(fact)})
+        proposals.append({"fact": fact, "value": value, "words": fact_words(flows, fact, value, triage.config),
+                          "evidence": "; ".join(said.get(fact, [])) or None,
+                          "current": value_words(flows, fact, facts[fact], triage.config) if fact in facts else None})
     return proposals
 
 

@@ -357,7 +357,9 @@
     clear(list);
     proposals.forEach(function (proposal, index) {
       var item = el("li", {"class": "console-proposals__item"});
-      item.appendChild(el("span", {}, "Found: " + proposal.words + (proposal.evidence ? " (\u201c" + proposal.evidence + "\u201d)" : "") + " "));
+      item.appendChild(el("span", {}, "Found: " + proposal.words +
+        (proposal.evidence ? " (\u201c" + proposal.evidence + "\u201d)" : "") +
+        (proposal.current ? " - now recorded as " + proposal.current : "") + " "));
       var yes = el("button", {"type": "button", "class": "console-proposals__confirm"}, index === 0 ? "Confirm (+)" : "Confirm");
       yes.addEventListener("click", function () { confirmProposal(index); });
       var no = el("button", {"type": "button", "class": "console-proposals__dismiss"}, index === 0 ? "Dismiss (-)" : "Dismiss");
