@@ -99,6 +99,13 @@ class ChatStack:
             time.sleep(0.5)
         raise StackError(f"{name} was not ready within {timeout} s; see {self.folder / (name + '.log')}")
 
+    def _warm_up_web(self) -> None:
+        """One turn with nothing in it (stores nothing), so the app builds its extractor now."""
+        response = requests.post(f"{self.web_url}/api/dialogue/turn", json={"text": "hello"},
+                                 headers={"Authorization": f"Bearer {self.token}"}, timeout=WEB_START_TIMEOUT)
+        if response.status_code != 200:
+            raise StackError(f"web: POST /api/dialogue/turn answered {response.status_code}: {response.text[:200]}")
+
     def start(self) -> "ChatStack":
         rasa_env = {"RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1"}
         # The app as `make run` serves it, with its own SQLite database in the stack's folder.
@@ -115,6 +122,7 @@ class ChatStack:
                              "--endpoints", str(endpoints)], ASSISTANT, rasa_env)
         try:
             self._wait("web", f"{self.web_url}/api/health", WEB_START_TIMEOUT)
+            self._warm_up_web()
             self._wait("actions", f"http://127.0.0.1:{self.actions_port}/health", ACTIONS_START_TIMEOUT)
             self._wait("rasa", f"{self.rasa_url}/webhooks/rest/", RASA_START_TIMEOUT)
         except Exception:
@@ -183,34 +191,38 @@ def _label(question: dict[str, Any], value: Any) -> str:
 
 @dataclass
 class Resident:
-    """Answers questions from `knows` (contract facts; `locality` as a place name), the way a
-    person would: plain words ("yes", "she's 84", "none of those") or, when `buttons` is set,
-    a button's payload. A fact they don't know gets "I don't know"."""
+    """Answers questions from `knows` (contract facts; `locality` as a place name) the way a
+    person would: in plain words ("yes", "84", "none of those") or, when `buttons` is set,
+    with a button's payload. Like a real caller they know their own situation: a yes/no or
+    checklist item they don't mention isn't happening ("no"); a number, a choice or a place
+    they don't mention, they don't know."""
 
     knows: dict[str, Any]
     buttons: bool = False
+
+    def _none(self) -> str:
+        return "none" if self.buttons else "none of those"
+
+    def _dont_know(self) -> str:
+        return "unknown" if self.buttons else DONT_KNOW
 
     def answer(self, question: dict[str, Any]) -> str:
         kind, ask = question.get("kind"), list(question.get("ask") or [])
         if kind == "checklist":
             ticked = [fact for fact in ask if self.knows.get(fact) is True]
-            if all(fact in self.knows for fact in ask) and not ticked:
-                return "none" if self.buttons else "none of those"
-            if ticked:
-                return ticked[0] if self.buttons else " and ".join(_label(question, fact).lower() for fact in ticked)
-            return "unknown" if self.buttons else DONT_KNOW
+            if not ticked:
+                return self._none()
+            return ticked[0] if self.buttons else " and ".join(_label(question, fact).lower() for fact in ticked)
         fact = ask[0] if ask else None
-        if fact not in self.knows or self.knows[fact] is None:
-            return "unknown" if self.buttons else DONT_KNOW
-        value = self.knows[fact]
+        value = self.knows.get(fact)
         if kind == "boolean":
             return "yes" if value else "no"
-        if kind == "number":
-            return str(value) if self.buttons else f"{value}"
         if kind == "multi":
             if not value:
-                return "none" if self.buttons else "none of those"
+                return self._none()
             return value[0] if self.buttons and len(value) == 1 else ", ".join(_label(question, v) for v in value)
+        if value is None:
+            return self._dont_know()
         if kind == "choice":
             return str(value) if self.buttons else _label(question, value)
         return str(value)

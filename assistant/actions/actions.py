@@ -125,6 +125,10 @@ class ValidateTriageForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> Dict[Text, Any]:
+        if slot_value is None:
+            # The loop validates every slot set since the last message, this one too when an
+            # action has just cleared it: there is no answer to send.
+            return {"triage_answer": None}
         question = tracker.get_slot("question")
         answer = {"question_id": question.get("id"), "value": slot_value} if question else None
         try:
@@ -189,7 +193,9 @@ class ValidateCallbackForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> Dict[Text, Any]:
-        text = str(slot_value or "")
+        if slot_value is None:
+            return {"callback_phone": None}
+        text = str(slot_value)
         phone = parse_phone(text)
         if phone:
             return {"callback_phone": phone}

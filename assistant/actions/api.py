@@ -35,7 +35,8 @@ class ApiUnavailable(RuntimeError):
 class SpoaApi:
     base_url: str
     token: str | None
-    timeout: float = 10.0
+    # Generous: the app builds its fact extractor on the first turn after start-up.
+    timeout: float = 30.0
 
     @classmethod
     def from_env(cls) -> "SpoaApi":

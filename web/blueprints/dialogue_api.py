@@ -12,7 +12,7 @@ flows/:
        "asked": [fact ids already put to the resident], "start": bool}
     -> {"contact_id": str|null, "decision": {...}|null,
         "question": {"id", "ask", "kind", "text", "options", ...}|null,
-        "facts_added": {...}, "understood": bool|null}
+        "facts_added": {...}, "understood": bool|null, "extraction": "ok"|"unavailable"}
 
 A first message with nothing in it ("hi") stores nothing and answers contact_id null,
 unless `start` is true. `understood` is false when an answer couldn't be read (the
@@ -103,15 +103,15 @@ def merge_facts(known: dict, extracted: dict, answered: dict) -> dict:
 
 
 def _extractor(spoa):  # noqa: ANN001, ANN202
-    """The app's extractor, built once on first use; None if it can't be built."""
-    if spoa.extractor is None and not getattr(spoa, "_dialogue_extractor_failed", False):
+    """The app's extractor, built on first use. If it can't be built, None for this turn (the
+    emergency screen is still asked first) and it is tried again on the next one."""
+    if spoa.extractor is None:
         try:
             from spoa.extraction import build_extractor
 
             spoa.extractor = build_extractor(spoa.config)
         except Exception as error:  # noqa: BLE001 - answers and buttons still work without it
             log.warning("fact extraction unavailable to the dialogue: %s", type(error).__name__)
-            spoa._dialogue_extractor_failed = True
     return spoa.extractor
 
 
@@ -160,4 +160,4 @@ def turn():
     if contact_id is not None:
         log.info("chat turn on contact %s: route=%s status=%s", contact_id, decision["route"], decision.get("status"))
     return jsonify({"contact_id": contact_id, "decision": decision, "question": question, "facts_added": added,
-                    "understood": understood})
+                    "understood": understood, "extraction": "ok" if extractor is not None else "unavailable"})
