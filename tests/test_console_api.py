@@ -338,3 +338,20 @@ def test_start_and_close_are_in_the_audit_log(handler, app):
         actions = [e.action for e in db.query(AuditEntry).filter_by(target=state["contact"]["id"])]
         assert audit.verify(db).ok
     assert actions[0] == "console.start" and "contact.confirm" in actions and actions[-1] == "console.close"
+
+
+# -- both databases --------------------------------------------------------------------------------
+
+def test_fall_call_closes_on_sqlite_and_postgresql(any_app):
+    from conftest import create_user, csrf_token, login
+
+    client = any_app.test_client()
+    username = create_user(any_app, "call_handler")
+    assert login(client, username).status_code == 302
+    client.csrf = {"X-CSRFToken": csrf_token(client, "/console/")}
+    client.username = username
+    state = answer_until(client, start(client), FALL_CALL, stop="head_injury")
+    assert state["view"]["route"] == "rapid_response"
+    closed = post(client, f"{API}/{state['contact']['id']}/close", {"action": "confirm"}).get_json()
+    assert closed["contact"]["status"] == "closed" and closed["worklist_item"]["route"] == "rapid_response"
+    assert client.get(API).get_json()["contacts"] == []
