@@ -112,12 +112,20 @@ BUG_HEAD_INJURY_NEEDS_KNOWN_FALL = pytest.mark.xfail(strict=True, reason=(
     "lowers urgency (FAILSAFE-1)."))
 
 BUG_PLAN_NOT_IN_MISSING = pytest.mark.xfail(strict=True, reason=(
-    "engine bug: with suicidal_thoughts true and suicide_plan_or_intent unknown, MH-1 applies "
-    "'until the plan question is answered' (PROTOCOL.md MH-1), and the answer can change the "
-    "decision (false -> MH-2, PT24H), yet decide._missing leaves suicide_plan_or_intent out: "
-    "_would_change only counts rules that could raise the route or shorten the target, never "
-    "a failsafe reading that an answer would replace. Contact: {\"suicidal_thoughts\": true} "
-    "with the emergency screen answered no."))
+    "engine bug: a fact read the urgent way while unknown (FAILSAFE-1) is not asked when only "
+    "its answer could lower the decision. decide._would_change counts only rules that raise the "
+    "route, shorten the target or raise safeguarding. (a) {\"suicidal_thoughts\": true}, screen "
+    "no: MH-1 applies 'until the plan question is answered' (PROTOCOL.md MH-1), but "
+    "suicide_plan_or_intent is not in missing (false -> MH-2, PT24H). (b) dementia, "
+    "abuse_types [physical], consent_to_safeguarding_referral true: able_to_protect_self is not "
+    "in missing, yet true turns the s.42 referral (mdt/safeguarding) into a concern (self_care)."))
+
+BUG_FOLLOW_UP_HIDES_FALL_QUESTIONS = pytest.mark.xfail(strict=True, reason=(
+    "engine bug (5c203de follow_ups): fall_injury and head_injury are 'ruled out' by fallen=false "
+    "even when the contact is treated as a fall (FAILSAFE-4A: on_floor_cannot_get_up true). "
+    "Contact: screen no, age 70, thanet, fallen false, on_floor_cannot_get_up true -> "
+    "rapid_response/ucr with fall_injury and head_injury NOT in missing; fall_injury 'serious' "
+    "would make it 999 (EMERG-2). ruled_out should follow the derived fall_known, not fallen."))
 
 BUG_WHOLE_FLOAT_PASSES_VALIDATION = pytest.mark.xfail(strict=True, reason=(
     "contact bug: JSON Schema counts 70.0 as an integer, so parse_contact accepts "

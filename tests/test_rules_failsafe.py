@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_helpers import covers, decide, fired
+from engine_helpers import BUG_FOLLOW_UP_HIDES_FALL_QUESTIONS, BUG_PLAN_NOT_IN_MISSING, covers, decide, fired
 from spoa.vocabulary import EMERGENCY_SCREEN, facts
 
 # --- FAILSAFE-1 ------------------------------------------------------------------------------
@@ -33,6 +33,18 @@ def test_consent_unknown_does_not_stop_a_referral():
     decision = decide(dementia=True, abuse_types=["physical"], consent_to_safeguarding_referral=None)
     assert decision["safeguarding"]["level"] == "referral"
     assert decision["safeguarding"]["consent_basis"] == "unknown"
+
+
+@BUG_PLAN_NOT_IN_MISSING
+def test_referral_made_while_able_to_protect_self_is_unknown_still_asks_it():
+    decision = decide(dementia=True, abuse_types=["physical"], consent_to_safeguarding_referral=True)
+    assert (decision["route"], decision["safeguarding"]["level"]) == ("mdt", "referral")
+    assert "able_to_protect_self" in decision["missing"]
+
+
+def test_answering_able_to_protect_self_can_turn_a_referral_into_a_concern():
+    decision = decide(dementia=True, abuse_types=["physical"], consent_to_safeguarding_referral=True, able_to_protect_self=True)
+    assert (decision["route"], decision["safeguarding"]["level"]) == ("self_care", "concern")
 
 
 # --- FAILSAFE-2 and FAILSAFE-5 ---------------------------------------------------------------
@@ -101,6 +113,18 @@ def test_not_fallen_but_on_the_floor_is_treated_as_a_fall_and_reviewed():
     assert decision["review_required"] is True
     assert any("Contradictory falls facts" in reason for reason in decision["review_reasons"])
     assert "FAILSAFE-4A" in fired(decision)
+
+
+@BUG_FOLLOW_UP_HIDES_FALL_QUESTIONS
+def test_not_fallen_but_on_the_floor_is_still_asked_about_injuries_that_would_mean_999():
+    decision = decide(fallen=False, on_floor_cannot_get_up=True)
+    assert decision["route"] == "rapid_response"
+    assert "fall_injury" in decision["missing"] and "head_injury" in decision["missing"]
+
+
+def test_no_fall_and_not_on_the_floor_asks_no_fall_injury_questions():
+    decision = decide(fallen=False, on_floor_cannot_get_up=False)
+    assert not {"fall_injury", "head_injury", "lost_consciousness"} & set(decision["missing"])
 
 
 @covers("FAILSAFE-4A", positive=True)
