@@ -47,6 +47,13 @@ ROUTE_TAGS = {"emergency": "red", "rapid_response": "orange", "mdt": "yellow", "
 SAFEGUARDING_TAGS = {"none": "white", "concern": "yellow", "referral": "orange", "urgent": "red"}
 SOURCE_LABELS = {"chat": "web chat", "console": "call handler console", "extraction": "text extraction",
                  "api": "API"}
+ACTION_LABELS = {
+    "auth.login": "Logged in", "auth.login_failed": "Failed to log in", "auth.logout": "Logged out",
+    "contact.view": "Viewed a contact", "contact.confirm": "Confirmed a decision",
+    "contact.override": "Overrode a route", "contacts.export": "Exported contacts (CSV)",
+    "worklist.accept": "Accepted a referral", "worklist.return": "Returned a referral",
+    "audit.verify": "Verified the audit log", "replay.run": "Replayed contacts",
+}
 CHANNEL_CHOICES = {"phone": "Phone", "web_chat": "Web chat", "professional_referral": "Professional referral"}
 FLAG_CHOICES = (("", "Any"), ("yes", "Yes"), ("no", "No"))
 
@@ -355,7 +362,7 @@ def chart_data(rows: Iterable[Contact], *, timezone: str = "Europe/London") -> d
         levels[row.safeguarding_level or "none"] += 1
         reviewed[day] += bool(row.review_required)
         overridden[day] += bool(row.overridden)
-    days = sorted(totals)
+    days = _day_range(sorted(totals))
     routes = [route for route in ROUTE_LABELS if any(per_day[day][route] for day in days)]
     total = sum(totals.values())
     return {
@@ -378,6 +385,14 @@ def chart_data(rows: Iterable[Contact], *, timezone: str = "Europe/London") -> d
             "overridden_overall": _percent(sum(overridden.values()), total),
         },
     }
+
+
+def _day_range(days: list[str]) -> list[str]:
+    """Every day from the first to the last, so a day with no contacts shows as a gap."""
+    if not days:
+        return []
+    first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
 def _percent(part: int, whole: int) -> float:

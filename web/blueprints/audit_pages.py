@@ -50,7 +50,7 @@ def audit_labels() -> dict:
     """Labels and tag colours the staff templates share."""
     return {"routes": q.ROUTE_LABELS, "pathways": q.PATHWAY_LABELS, "safeguarding": q.SAFEGUARDING_LABELS,
             "route_tags": q.ROUTE_TAGS, "safeguarding_tags": q.SAFEGUARDING_TAGS, "sources": q.SOURCE_LABELS,
-            "channels": q.CHANNEL_CHOICES, "flags": q.FLAG_CHOICES}
+            "channels": q.CHANNEL_CHOICES, "flags": q.FLAG_CHOICES, "actions": q.ACTION_LABELS}
 
 
 @bp.app_template_filter("staff_time")
@@ -186,6 +186,7 @@ def replay():
         with spoa.store.session() as db:
             report = q.run_replay(db, spoa.triage, query, candidates)
         spoa.store.run(lambda db: q.record_replay(db, report, actor=actor.name, actor_role=actor.role, now=now))
-    rule_options = [("", f"Current rules ({spoa.triage.ruleset.version})")] + [(name, name) for name in candidates]
-    return render_template("audit/replay.html", query=query, report=report, rule_options=rule_options), \
+    rule_options = [("", "Current rules")] + [(name, name) for name in candidates]
+    return render_template("audit/replay.html", query=query, report=report, rule_options=rule_options,
+                           current_version=spoa.triage.ruleset.version), \
         400 if query.errors else 200

@@ -15,6 +15,7 @@
       type: 'bar',
       data: { labels: labels, datasets: datasets },
       options: {
+        maxBarThickness: 64,
         responsive: true,
         maintainAspectRatio: false,
         animation: false,
@@ -66,6 +67,9 @@
   function start() {
     var holder = document.getElementById('charts');
     if (!holder || !window.Chart) { return; }
+    window.Chart.defaults.font.family = 'arial, sans-serif';
+    window.Chart.defaults.font.size = 14;
+    window.Chart.defaults.color = '#212b32';
     fetch(holder.getAttribute('data-source'), {
       credentials: 'same-origin', headers: { Accept: 'application/json' }
     }).then(function (response) {
