@@ -21,6 +21,7 @@ from spoa.extraction.patterns_file import CONTEXTS, PATTERNS_DIR, Pattern, expan
 
 FACT_SPANS = "spoa_facts"
 NEGATED = "spoa_negated"
+SUBJECT = "spoa_subject"  # doc.user_data key: who the contact is about (a relation word), if named
 # Place names that are also everyday words match only when written with a capital.
 PLACES_NEEDING_CAPITALS = {"deal", "sandwich", "wye", "herne", "minster", "charing", "lydd"}
 
@@ -203,7 +204,8 @@ class ContextMarker:
         ids = self._scopes(doc, matches)
         triggers = self._triggers(matches)
         mentions = self._mentions(doc)
-        subject = next((m.who for m in mentions if m.kind in ("my", "bare")), None)
+        subject = doc.user_data.get(SUBJECT) or next((m.who for m in mentions if m.kind in ("my", "bare")), None)
+        doc.user_data[SUBJECT] = subject
         for span in doc.spans.get(FACT_SPANS, []):
             for trigger in triggers:
                 if self._in_scope(trigger, span, ids):

@@ -17,10 +17,13 @@ from spacy.tokens import Doc, Span
 
 import negspacy.negation  # noqa: F401  registers the "negex" factory
 import spoa.extraction.components  # noqa: F401  registers our spaCy factories
-from spoa.extraction.components import FACT_SPANS, NEGATED
+from spoa.extraction.components import FACT_SPANS, NEGATED, SUBJECT
 from spoa.extraction.patterns_file import CONTEXTS, PATTERNS_DIR, Pattern, fact_schemas, load_context
 
-MAX_TEXT_CHARS = 5000
+MAX_TEXT_CHARS = 20000  # call notes can run long
+# negspacy's scope search grows with the square of a text's length, so long text is read in
+# pieces of about this size, cut at sentence ends (context never crosses a sentence anyway).
+CHUNK_CHARS = 1000
 CALLER_PRIORITY = ["professional", "unpaid_carer", "family_friend", "self"]
 # Booleans where `true` is the safer reading win when a message says both; for these few,
 # `false` is (being able to protect oneself lowers safeguarding, so doubt keeps it false).
@@ -69,6 +72,23 @@ def build_nlp(config, patterns_dir: Path = PATTERNS_DIR) -> spacy.Language:
 def build_extractor(config, patterns_dir: Path = PATTERNS_DIR) -> "Extractor":
     """The extractor for a deployment: its patterns, and its localities from `config`."""
     return Extractor(build_nlp(config, patterns_dir), config)
+
+
+def chunks(text: str, size: int = CHUNK_CHARS) -> list[tuple[int, str]]:
+    """(offset, piece) pieces of `text` of at most about `size` characters, cut after a
+    sentence end where there is one, else at a space."""
+    pieces, start = [], 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            cut = max(text.rfind(mark, start, end) for mark in (". ", "! ", "? ", "\n"))
+            if cut <= start:
+                cut = text.rfind(" ", start, end)
+            if cut > start:
+                end = cut + 1
+        pieces.append((start, text[start:end]))
+        start = end
+    return pieces
 
 
 def _number(tokens) -> int | None:
@@ -129,10 +149,26 @@ class Extractor:
             raise ExtractionError("text must be a string")
         if len(text) > MAX_TEXT_CHARS:
             raise ExtractionError(f"text is longer than {MAX_TEXT_CHARS} characters")
-        with self._lock:
-            doc = self.nlp(text)
         found: list[dict] = []
         ignored: list[dict] = []
+        subject = None  # who the contact is about, carried from piece to piece
+        for offset, piece in chunks(text):
+            doc = self._read(piece, subject)
+            subject = doc.user_data.get(SUBJECT)
+            self._collect(doc, offset, found, ignored)
+        return self._finish(self._drop_contained(found), ignored, known)
+
+    def _read(self, piece: str, subject: str | None) -> Doc:
+        """Run the pipeline on one piece of text (under the lock: see the class docstring)."""
+        with self._lock:
+            doc = self.nlp.make_doc(piece)
+            doc.user_data[SUBJECT] = subject
+            for _name, component in self.nlp.pipeline:
+                doc = component(doc)
+        return doc
+
+    def _collect(self, doc: Doc, offset: int, found: list[dict], ignored: list[dict]) -> None:
+        """The facts each matched phrase sets, or why it was set aside."""
         for span in doc.spans[FACT_SPANS]:
             pattern = self.patterns[span.label_]
             contexts = [c for c in CONTEXTS if span._.get(f"spoa_{c}")]
@@ -142,21 +178,26 @@ class Extractor:
             reasons = [c for c in contexts if c in pattern.drop_in]
             if negated and pattern.negation == "drop":
                 reasons.append("negated")
-            base = {"text": span.text, "start": span.start_char, "end": span.end_char, "rule": pattern.id}
+            base = {"text": span.text, "start": offset + span.start_char, "end": offset + span.end_char,
+                    "rule": pattern.id}
             if reasons:
                 ignored.append({**base, "facts": sorted(pattern.sets), "reasons": reasons})
                 continue
             for fact, value in self._values(doc, span, pattern, negated).items():
                 found.append({"fact": fact, **base, "value": value, "negated": negated})
-        found = self._drop_contained(found)
+
+    def _finish(self, found: list[dict], ignored: list[dict], known: dict[str, Any]) -> dict[str, Any]:
         facts, _ = self._resolve([dict(item) for item in found])
         # "she isn't hurt" is a fall injury only where there was a fall, and so on
-        unmet = [item for item in found
-                 if not all(facts.get(fact) or known.get(fact) for fact in self.patterns[item["rule"]].requires)]
-        for item in unmet:
-            ignored.append({key: item[key] for key in ("text", "start", "end", "rule")}
-                           | {"facts": [item["fact"]], "reasons": ["requires " + ", ".join(self.patterns[item["rule"]].requires)]})
-        facts, evidence = self._resolve([item for item in found if item not in unmet])
+        kept = []
+        for item in found:
+            requires = self.patterns[item["rule"]].requires
+            if all(facts.get(fact) or known.get(fact) for fact in requires):
+                kept.append(item)
+            else:
+                ignored.append({key: item[key] for key in ("text", "start", "end", "rule")}
+                               | {"facts": [item["fact"]], "reasons": ["requires " + ", ".join(requires)]})
+        facts, evidence = self._resolve(kept)
         return {"facts": facts, "evidence": evidence, "ignored": ignored}
 
     def _values(self, doc: Doc, span: Span, pattern: Pattern, negated: bool) -> dict[str, Any]:
@@ -188,16 +229,19 @@ class Extractor:
         """A phrase inside a longer phrase for the same fact gives way ("hurt" in "isn't hurt");
         for array facts only to the same item ("hitting my mum" is physical inside a longer
         domestic phrase, and both stand)."""
-        kept = []
+        by_fact: dict[str, list[dict]] = {}
         for item in found:
-            inside = any(other is not item and other["fact"] == item["fact"]
-                         and (other["value"] == item["value"] or not self._is_array(item["fact"]))
-                         and other["start"] <= item["start"] and item["end"] <= other["end"]
-                         and (other["end"] - other["start"]) > (item["end"] - item["start"])
-                         for other in found)
-            if not inside:
-                kept.append(item)
-        return kept
+            by_fact.setdefault(item["fact"], []).append(item)
+        dropped = set()
+        for fact, items in by_fact.items():
+            array = self._is_array(fact)
+            for item in items:
+                if any(other is not item and (other["value"] == item["value"] or not array)
+                       and other["start"] <= item["start"] and item["end"] <= other["end"]
+                       and other["end"] - other["start"] > item["end"] - item["start"]
+                       for other in items):
+                    dropped.add(id(item))
+        return [item for item in found if id(item) not in dropped]
 
     def _resolve(self, found: list[dict]) -> tuple[dict[str, Any], list[dict]]:
         facts: dict[str, Any] = {}
