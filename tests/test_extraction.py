@@ -291,6 +291,12 @@ def test_a_cut_after_a_fall_is_a_minor_fall_injury(extractor):
     assert facts_of(extractor, "she fell and has a small cut on her shin")["fall_injury"] == "minor"
 
 
+def test_a_place_that_is_also_a_word_needs_its_capital(extractor):
+    assert "locality" not in facts_of(extractor, "it's a big deal for her")
+    assert facts_of(extractor, "she lives in Deal")["locality"] == "south_kent_coast"
+    assert facts_of(extractor, "she lives in herne bay")["locality"] == "canterbury_coastal"
+
+
 def test_place_outside_the_configured_localities_is_not_guessed(extractor):
     assert "locality" not in facts_of(extractor, "she lives in Brighton")
 

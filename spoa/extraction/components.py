@@ -66,7 +66,7 @@ class FactMatcher:
         for words in self.not_preceded.get(pattern_id, ()):
             if start >= len(words) and tuple(t.norm_ for t in doc[start - len(words):start]) == words:
                 return True
-        if pattern_id.startswith("locality.") and doc[start].lower_ in PLACES_NEEDING_CAPITALS:
+        if pattern_id.startswith("locality.") and doc[start:end].text.lower() in PLACES_NEEDING_CAPITALS:
             return not doc[start].text[:1].isupper()
         return False
 
