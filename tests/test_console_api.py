@@ -355,3 +355,10 @@ def test_fall_call_closes_on_sqlite_and_postgresql(any_app):
     closed = post(client, f"{API}/{state['contact']['id']}/close", {"action": "confirm"}).get_json()
     assert closed["contact"]["status"] == "closed" and closed["worklist_item"]["route"] == "rapid_response"
     assert client.get(API).get_json()["contacts"] == []
+
+
+def test_openapi_document_describes_every_console_route(app, client):
+    documented = set(client.get("/api/openapi.json").get_json()["paths"])
+    routes = {rule.rule.replace("<", "{").replace(">", "}") for rule in app.url_map.iter_rules()
+              if rule.endpoint.startswith("console.") and "/api/" in rule.rule}
+    assert routes and routes <= documented, routes - documented

@@ -31,6 +31,55 @@ TAKES_CALLS = ("call_handler",)
 MAY_VIEW = ("call_handler", "supervisor", "admin")
 
 
+def _openapi_paths() -> dict:
+    """The console's JSON endpoints for /api/openapi.json (staff session + X-CSRFToken)."""
+    from web.openapi import CONTACT_ID, ERRORS_READ, ERRORS_WRITE, _error_response
+
+    state = {"description": "The call's state: contact, facts, answers, decision, view (route, target, time "
+                            "left, why, missing, emergency), the next question, read-back, worklist item",
+             "content": {"application/json": {"schema": {"type": "object", "required": ["contact", "decision"]}}}}
+    staff = [{"staffSession": []}]
+    writes = {**ERRORS_WRITE, "404": _error_response("Unknown contact"),
+              "409": _error_response("The call is closed")}
+
+    def body(properties: dict, required: list[str]) -> dict:
+        return {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": required, "properties": properties}}}}
+
+    def write(summary: str, request: dict) -> dict:
+        return {"post": {"summary": summary, "security": staff, "parameters": [CONTACT_ID], "requestBody": request,
+                         "responses": {"200": state, **writes}}}
+
+    return {
+        "/console/api/contacts": {
+            "get": {"summary": "The call handler's open calls", "security": staff,
+                    "responses": {"200": {"description": "Open calls"}, **ERRORS_READ}},
+            "post": {"summary": "Start a call (call handler)", "security": staff,
+                     "requestBody": body({"channel": {"enum": list(console.CHANNELS)},
+                                          "caller": {"enum": [*console.CALLERS, None]},
+                                          "caller_name": {"type": "string"}, "about": {"type": "string"}}, []),
+                     "responses": {"201": state, **ERRORS_WRITE}}},
+        "/console/api/questions": {"get": {"summary": "Every question in call-handler wording", "security": staff,
+                                           "responses": {"200": {"description": "Questions"}, **ERRORS_READ}}},
+        "/console/api/contacts/{contact_id}": {"get": {
+            "summary": "One call's state", "security": staff, "parameters": [CONTACT_ID],
+            "responses": {"200": state, **ERRORS_READ}}},
+        "/console/api/contacts/{contact_id}/answer": write("Answer a question (only unknown facts unless change)", body(
+            {"question": {"type": "string"}, "answer": {}, "ask": {"type": "array", "items": {"type": "string"}},
+             "change": {"type": "boolean"}}, ["question", "answer"])),
+        "/console/api/contacts/{contact_id}/facts": write("Set or change facts (a red flag, a confirmed proposal)", body(
+            {"facts": {"$ref": "#/components/schemas/Facts"}, "from_notes": {"type": "boolean"}}, ["facts"])),
+        "/console/api/contacts/{contact_id}/notes": write("Save notes; facts found are proposed, not set",
+                                                          body({"notes": {"type": "string"}}, ["notes"])),
+        "/console/api/contacts/{contact_id}/close": write("Confirm or override (reason required) and close", body(
+            {"action": {"enum": ["confirm", "override"]}, "route": {"type": "string"}, "pathway": {"type": "string"},
+             "reason": {"type": "string"}}, ["action"])),
+    }
+
+
+OPENAPI_PATHS = _openapi_paths()
+
+
 @bp.record_once
 def _setup(state) -> None:  # noqa: ANN001
     """At app creation: the console's own table, and the fact extractor if it can be built."""
