@@ -512,3 +512,17 @@ def test_accepting_an_item_twice_is_a_clear_conflict_not_a_crash(duty_worker, ap
     _worklist_post(duty_worker, f"/duty/{item}/accept")
     response = _worklist_post(duty_worker, f"/duty/{item}/accept")
     assert response.status_code == 409 and "already accepted" in response.get_data(as_text=True)
+
+
+def test_a_candidate_rule_set_that_fails_its_checks_is_reported_not_a_crash(supervisor, app, seeded, tmp_path):
+    folder = tmp_path / "typo"
+    shutil.copytree(RULES_DIR, folder)
+    ucr = folder / "ucr.yml"
+    ucr.write_text(ucr.read_text(encoding="utf-8").replace("{fact: fall_injury, is_not: serious}",
+                                                           "{fact: fall_injurie, is_not: serious}", 1),
+                   encoding="utf-8")
+    app.config["SPOA_REPLAY_RULES"] = {"typo": str(folder)}
+    response = supervisor.get("/supervisor/replay?run=1&rules=typo")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The rule set “typo” could not be loaded" in html and "fall_injurie" in html

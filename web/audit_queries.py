@@ -429,8 +429,15 @@ def recent_log(session: Session, *, limit: int = 20) -> list[dict[str, Any]]:
 
 # -- replay ----------------------------------------------------------------------------------
 
-def candidate_rule_sets(setting: Any) -> dict[str, str]:
-    """The configured candidate rule folders ({name: path}; a list gives each folder's name)."""
+def candidate_rule_sets(setting: Any, config: Any = None) -> dict[str, str]:
+    """The candidate rule folders a supervisor may replay with, {name: path}: the app setting
+    SPOA_REPLAY_RULES, else `replay_rules` in config.yml (paths relative to it). A mapping
+    names each folder; a list names each by its folder name. Never a path from the request."""
+    if not setting and config is not None:
+        setting = (getattr(config, "data", None) or {}).get("replay_rules")
+        if setting:
+            items = setting.items() if isinstance(setting, Mapping) else ((Path(str(p)).name, p) for p in setting)
+            return {str(name): str(config.resolve(path)) for name, path in items}
     if not setting:
         return {}
     if isinstance(setting, Mapping):
@@ -471,7 +478,7 @@ def run_replay(session: Session, triage: Any, query: ReplayQuery, candidates: Ma
     if query.rules:
         from spoa.decide import decide
 
-        ruleset = triage.load_candidate(candidates[query.rules])
+        ruleset = triage.load_candidate(candidates[query.rules])  # RulebookError etc. if it is broken
 
         def decide_with(contact: dict, now: datetime) -> dict:
             return decide(contact, ruleset, now)

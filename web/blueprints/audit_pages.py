@@ -178,14 +178,19 @@ def replay():
     """Replay stored contacts with the current or a candidate rule set: how many would change
     route, from what to what, and which contacts (nothing is written but the audit row)."""
     spoa, actor = services(), current_actor()
-    candidates = q.candidate_rule_sets(current_app.config.get("SPOA_REPLAY_RULES"))
+    candidates = q.candidate_rule_sets(current_app.config.get("SPOA_REPLAY_RULES"), spoa.config)
     query = q.parse_replay_query(request.args, candidates)
     report = None
     if query.run and not query.errors:
         now = spoa.now()
-        with spoa.store.session() as db:
-            report = q.run_replay(db, spoa.triage, query, candidates)
-        spoa.store.run(lambda db: q.record_replay(db, report, actor=actor.name, actor_role=actor.role, now=now))
+        try:
+            with spoa.store.session() as db:
+                report = q.run_replay(db, spoa.triage, query, candidates)
+        except (OSError, ValueError) as error:  # a candidate folder that is missing or fails its checks
+            query.errors["rules"] = f"The rule set “{query.rules}” could not be loaded: {error}"
+        else:
+            spoa.store.run(lambda db: q.record_replay(db, report, actor=actor.name, actor_role=actor.role,
+                                                      now=now))
     rule_options = [("", "Current rules")] + [(name, name) for name in candidates]
     return render_template("audit/replay.html", query=query, report=report, rule_options=rule_options,
                            current_version=spoa.triage.ruleset.version), \
