@@ -85,6 +85,18 @@ def test_suicidal_thoughts(extractor):
     assert facts_of(extractor, "I've been feeling suicidal")["suicidal_thoughts"] is True
 
 
+def test_a_denial_far_back_in_a_run_on_sentence_does_not_deny_a_collapse(extractor):
+    assert facts_of(extractor, "I don't know what to do he's just collapsed in the kitchen")["unresponsive"] is True
+
+
+def test_a_denial_next_to_it_denies_a_collapse(extractor):
+    assert facts_of(extractor, "he hasn't collapsed")["unresponsive"] is False
+
+
+def test_an_answer_no_run_into_a_statement_does_not_deny_it(extractor):
+    assert facts_of(extractor, "no she has chest pain and feels sick")["chest_pain"] is True
+
+
 def test_a_red_flag_said_once_stands_when_denied_elsewhere(extractor):
     facts = facts_of(extractor, "no chest pain earlier. Now he has crushing chest pain")
     assert facts["chest_pain"] is True

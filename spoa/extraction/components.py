@@ -131,6 +131,10 @@ class ContextMarker:
     """
 
     def __init__(self, nlp: Language, context: dict):
+        negation = context["negation"]
+        self.negation_window = int(negation.get("window", 5))
+        self.negation_norms = {token.norm_ for phrase in negation["preceding_negations"] + negation["following_negations"]
+                               for token in nlp.make_doc(phrase) if len(nlp.make_doc(phrase)) == 1}
         self.groups = context["triggers"]
         self.matcher = PhraseMatcher(nlp.vocab, attr="NORM")
         for index, group in enumerate(self.groups):
@@ -207,12 +211,19 @@ class ContextMarker:
         subject = doc.user_data.get(SUBJECT) or next((m.who for m in mentions if m.kind in ("my", "bare")), None)
         doc.user_data[SUBJECT] = subject
         for span in doc.spans.get(FACT_SPANS, []):
+            if span._.get(NEGATED) and not self._negation_nearby(doc, span):
+                span._.set(NEGATED, False)
             for trigger in triggers:
                 if self._in_scope(trigger, span, ids):
                     span._.set(f"spoa_{trigger.context}", True)
             if self._about_someone_else(span, mentions, subject, ids["clause"]):
                 span._.set("spoa_other_person", True)
         return doc
+
+    def _negation_nearby(self, doc: Doc, span: Span) -> bool:
+        window = doc[max(0, span.start - self.negation_window):span.start]
+        after = doc[span.end:span.end + 2]
+        return any(token.norm_ in self.negation_norms for token in [*window, *after])
 
     @staticmethod
     def _about_someone_else(span: Span, mentions: list[Mention], subject: str | None, clauses: list[int]) -> bool:

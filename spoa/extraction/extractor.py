@@ -63,7 +63,9 @@ def build_nlp(config, patterns_dir: Path = PATTERNS_DIR) -> spacy.Language:
     nlp.add_pipe("spoa_norms")
     nlp.add_pipe("spoa_fact_matcher", config={"patterns_dir": str(patterns_dir),
                                               "places": places_from_config(config)})
-    nlp.add_pipe("negex", config={"neg_termset": context["negation"], "extension_name": NEGATED,
+    termset = {key: context["negation"][key] for key in
+               ("pseudo_negations", "preceding_negations", "following_negations", "termination")}
+    nlp.add_pipe("negex", config={"neg_termset": termset, "extension_name": NEGATED,
                                   "span_keys": [FACT_SPANS]})
     nlp.add_pipe("spoa_context", config={"patterns_dir": str(patterns_dir)})
     return nlp
