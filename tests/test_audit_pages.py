@@ -526,3 +526,25 @@ def test_a_candidate_rule_set_that_fails_its_checks_is_reported_not_a_crash(supe
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "The rule set “typo” could not be loaded" in html and "fall_injurie" in html
+
+
+def test_the_worklist_says_which_rule_sent_the_referral(duty_worker, app):
+    add_contact(app, example("fall-long-lie"))
+    html = duty_worker.get("/duty/").get_data(as_text=True)
+    assert "UCR-1" in html and "A fall without serious injury (including a long lie on the floor)" in html
+
+
+@pytest.mark.postgres
+def test_a_supervisor_filters_exports_and_overrides_on_postgresql(pg_app, client_as):
+    fall = add_contact(pg_app, example("fall-long-lie", received_at="2026-11-25T09:00:00Z"))
+    lonely = add_contact(pg_app, example("lonely", received_at="2026-11-26T09:00:00Z"))
+    supervisor = client_as("supervisor", on_app=pg_app)
+    assert references(supervisor.get("/supervisor/contacts?route=rapid_response&to=2026-11-25")
+                      .get_data(as_text=True)) == {fall}
+    rows = list(csv.DictReader(io.StringIO(supervisor.get("/supervisor/contacts.csv?from=2026-11-26")
+                                           .get_data(as_text=True))))
+    assert [row["reference"] for row in rows] == [lonely]
+    assert _override(supervisor, fall, route="mdt", reason="").status_code == 400
+    assert _override(supervisor, fall, route="mdt", reason="Known to the MDT").status_code == 303
+    assert references(supervisor.get("/supervisor/contacts?overridden=yes").get_data(as_text=True)) == {fall}
+    assert "The audit log is intact" in supervisor.get("/supervisor/audit-log").get_data(as_text=True)

@@ -507,11 +507,25 @@ def record_replay(session: Session, report: Mapping[str, Any], *, actor: str, ac
 
 # -- the worklist ----------------------------------------------------------------------------
 
+def _why(decision: dict | None) -> dict[str, Any]:
+    """The rule that decided the route (in words) and why a person must review it."""
+    if not decision:
+        return {"why": None, "review_reasons": []}
+    lines = trace_lines(decision.get("fired") or [])
+    leading = next((line for line in lines if line.leads), None)
+    return {"why": leading, "review_reasons": list(decision.get("review_reasons") or [])}
+
+
 def worklist_items(session: Session, *, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
-    """Open items, most urgent then the earliest deadline then the oldest, with time left in words."""
+    """Open items, most urgent then the earliest deadline then the oldest, with time left in
+    words and the rule that decided the route (a duty worker can't open the audit pages)."""
+    from web.store.models import Decision
+
     items = []
     for item in worklist.list_items(session, limit=limit):
         data = worklist.item_dict(item, now)
+        stored = session.get(Decision, item.decision_id) if item.decision_id is not None else None
+        data.update(_why(stored.decision if stored is not None else None))
         left = data["time_left_seconds"]
         data["time_left_words"] = ("no target" if left is None else
                                    f"overdue by {duration_words(left)}" if left < 0 else
