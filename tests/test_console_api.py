@@ -362,3 +362,11 @@ def test_openapi_document_describes_every_console_route(app, client):
     routes = {rule.rule.replace("<", "{").replace(">", "}") for rule in app.url_map.iter_rules()
               if rule.endpoint.startswith("console.") and "/api/" in rule.rule}
     assert routes and routes <= documented, routes - documented
+
+
+def test_a_handler_cannot_open_a_web_chat_contact_in_the_console(handler, client, service_headers):
+    from conftest import screen_clear
+
+    chat = client.post("/api/contacts", json={"channel": "web_chat", "facts": screen_clear(age=70)},
+                       headers=service_headers).get_json()
+    assert handler.get(f"{API}/{chat['id']}").status_code == 403

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from spoa.contact import ContactError
@@ -21,7 +22,7 @@ from spoa.flows import build_question
 from web import console_service as console
 from web.bootstrap import services
 from web.security import api_auth, current_actor, roles_required
-from web.store import StoreUnavailable
+from web.store import StoreUnavailable, contacts
 from web.store.contacts import ContactNotFound, ReviewError
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -93,8 +94,17 @@ def _setup(state) -> None:  # noqa: ANN001
     state.app.extensions["spoa_console_triage"] = triage
     try:
         console.ensure_tables(spoa.store)
+        state.app.extensions["spoa_console_ready"] = True
     except Exception as error:  # noqa: BLE001 - a database down at start-up must not stop the app
         log.warning("console table not checked at start-up: %s", type(error).__name__)
+
+
+@bp.before_request
+def _tables_ready() -> None:
+    """If the database was down at start-up, make the console's table on first use."""
+    if not current_app.extensions.get("spoa_console_ready"):
+        console.ensure_tables(services().store)
+        current_app.extensions["spoa_console_ready"] = True
 
 
 def _error(status: int, error: str, message: str, field: str | None = None, allowed: list | None = None,
@@ -138,6 +148,14 @@ def _not_found(error: ContactNotFound):  # noqa: ANN202
 @bp.errorhandler(StoreUnavailable)
 def _store_down(error: StoreUnavailable):  # noqa: ANN202
     return _error(503, "database_unavailable", str(error))
+
+
+@bp.errorhandler(DBAPIError)
+def _database_error(error: DBAPIError):  # noqa: ANN202
+    # Only the class is logged: the database's message could quote personal data.
+    log.error("database error on %s %s: %s", request.method, request.path, type(error.orig).__name__)
+    return _error(503, "database_unavailable", "The database could not save this; nothing was lost that was "
+                                               "already shown as saved. Try again shortly.")
 
 
 @bp.errorhandler(HTTPException)
@@ -237,9 +255,10 @@ def get_call(contact_id: str):
     name, role = _actor()
     if role in TAKES_CALLS:
         with services().store.session() as db:
+            contacts.get_contact(db, contact_id)          # 404 for an unknown reference
             owner = console.started_by(db, contact_id)
-        if owner is not None and owner != name:
-            raise console.ConsoleError("This call belongs to another handler.", field="contact", status=403)
+        if owner != name:
+            raise console.ConsoleError("This is not one of your calls.", field="contact", status=403)
     return jsonify(_state(contact_id))
 
 

@@ -443,6 +443,11 @@
 
   function flagChanged(event) {
     var box = event.target;
+    if (!box.checked && !window.confirm("Untick \u201c" + box.parentNode.textContent.trim() +
+                                        "\u201d? Only if it was ticked by mistake: the change is recorded.")) {
+      box.checked = true;
+      return;
+    }
     var facts = {};
     facts[box.value] = box.checked;
     if (box.checked) {
