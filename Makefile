@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup system-deps assets bench bench-api clean rasa-setup rasa-train evaluate evaluate-extraction
+.PHONY: run test setup system-deps assets bench bench-api bench-console clean rasa-setup rasa-train evaluate evaluate-extraction
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PY311) -m venv $(VENV)
@@ -66,6 +66,10 @@ bench: setup
 # POST /api/contacts with 20 concurrent clients against the running server, SQLite and PostgreSQL.
 bench-api: setup
 	$(BIN)/python bench/bench_api.py --backend both --clients 20 --requests 1000
+
+# The call-handler console in headless Chromium: answer-to-decision p50/p95, questions per example.
+bench-console: setup system-deps
+	$(BIN)/python bench/bench_console.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -285,9 +285,11 @@ def readback(flows: Flows, contact: Contact, decision: dict, route: str, pathway
         by_when = "The team will contact you as soon as they can; the duty worker sets the time."
     else:
         by_when = "No referral: there is no response time."
+    also = [ROUTE_LABELS.get(r, r).lower() for r in decision.get("also") or [] if r != route]
+    also_line = f"We will also pass this on for follow-up: {', '.join(also)}." if also else ""
     return {"reference": contact.id,
             "lines": [f"Your reference number is {contact.id}.",
-                      NEXT_STEPS.get(route, ""), by_when],
+                      NEXT_STEPS.get(route, ""), by_when, also_line],
             "next": NEXT_STEPS.get(route, ""), "by_when": by_when,
             "safety_netting": decision.get("advice") or [],
             "route_label": ROUTE_LABELS.get(route, route), "pathway_label": PATHWAY_LABELS.get(pathway or "", "")}
