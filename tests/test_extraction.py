@@ -120,6 +120,15 @@ def test_think_she_has_had_a_stroke_is_stroke_signs(extractor):
     assert facts_of(extractor, "I think she's had a stroke, her face looks lopsided")["stroke_signs"] is True
 
 
+def test_asking_how_to_help_with_a_red_flag_is_still_the_red_flag(extractor):
+    assert facts_of(extractor, "how do I help him he's not breathing")["breathing_difficulty_severe"] is True
+
+
+def test_a_modal_far_back_in_a_run_on_sentence_does_not_hide_a_red_flag(extractor):
+    text = "the carer will be here in about an hour or so but meanwhile he's fitting"
+    assert facts_of(extractor, text)["seizure_ongoing"] is True
+
+
 def test_how_to_prevent_falls_is_not_a_fall(extractor):
     assert "fallen" not in facts_of(extractor, "how can I stop dad falling over?")
 

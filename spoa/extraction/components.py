@@ -111,6 +111,7 @@ class Trigger:
     direction: str
     start: int
     end: int
+    max_scope: int | None  # at most this many words between the trigger and the fact
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,8 @@ class ContextMarker:
             if any(p_index == index and p_start <= start < p_end for p_index, p_start, p_end in pseudo):
                 continue
             group = self.groups[int(index)]
-            triggers.append(Trigger(group["context"], group["scope"], group["direction"], start, end))
+            triggers.append(Trigger(group["context"], group["scope"], group["direction"], start, end,
+                                    group.get("max_scope")))
         return triggers
 
     def _mentions(self, doc: Doc) -> list[Mention]:
@@ -199,6 +201,9 @@ class ContextMarker:
         if trigger.start < span.end and span.start < trigger.end:
             return False  # the trigger is part of the fact's own phrase
         scope = ids["historical"] if trigger.context == "historical" else ids[trigger.scope]
+        distance = span.start - trigger.end if trigger.end <= span.start else trigger.start - span.end
+        if trigger.max_scope is not None and distance > trigger.max_scope:
+            return False
         if trigger.end <= span.start:
             return trigger.direction in ("preceding", "both") and scope[trigger.start] == scope[span.start]
         return trigger.direction in ("following", "both") and scope[trigger.start] == scope[span.end - 1]

@@ -32,8 +32,8 @@ import yaml
 
 PATTERNS_DIR = Path(__file__).parent / "patterns"
 SCHEMA_PATH = Path(__file__).parents[1] / "schemas" / "contact.schema.json"
-CONTEXTS = ("hypothetical", "historical", "uncertain", "other_person", "deceased")
-DEFAULT_DROP = frozenset({"hypothetical", "historical", "uncertain", "other_person"})
+CONTEXTS = ("hypothetical", "asking", "historical", "uncertain", "other_person", "deceased")
+DEFAULT_DROP = frozenset({"hypothetical", "asking", "historical", "uncertain", "other_person"})
 PATTERN_KEYS = {
     "id", "set", "phrases", "tokens", "negation", "when_negated", "keep_in", "drop_in",
     "person_scoped", "not_followed_by", "not_preceded_by", "value_from", "requires", "note",
