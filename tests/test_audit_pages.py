@@ -548,3 +548,12 @@ def test_a_supervisor_filters_exports_and_overrides_on_postgresql(pg_app, client
     assert _override(supervisor, fall, route="mdt", reason="Known to the MDT").status_code == 303
     assert references(supervisor.get("/supervisor/contacts?overridden=yes").get_data(as_text=True)) == {fall}
     assert "The audit log is intact" in supervisor.get("/supervisor/audit-log").get_data(as_text=True)
+
+
+def test_an_overridden_referral_shows_the_supervisor_s_reason_on_the_worklist(client_as, app):
+    lonely = add_contact(app, example("lonely"))
+    supervisor = client_as("supervisor")
+    _override(supervisor, lonely, route="rapid_response", reason="Fell twice today; needs a visit")
+    html = supervisor.get("/duty/").get_data(as_text=True)
+    item = html[html.index(lonely):]
+    assert "Fell twice today; needs a visit" in item[:2000] and supervisor.username in item[:2000]

@@ -519,13 +519,22 @@ def _why(decision: dict | None) -> dict[str, Any]:
 def worklist_items(session: Session, *, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
     """Open items, most urgent then the earliest deadline then the oldest, with time left in
     words and the rule that decided the route (a duty worker can't open the audit pages)."""
-    from web.store.models import Decision
+    from sqlalchemy import select
+
+    from web.store.models import Decision, Review
 
     items = []
     for item in worklist.list_items(session, limit=limit):
         data = worklist.item_dict(item, now)
         stored = session.get(Decision, item.decision_id) if item.decision_id is not None else None
-        data.update(_why(stored.decision if stored is not None else None))
+        decided = stored.decision if stored is not None else {}
+        if item.route in (decided.get("route"), *(decided.get("also") or [])):
+            data.update(_why(decided), override=None)
+        else:  # a person chose this route: their reason is the why
+            override = session.scalar(select(Review).where(
+                Review.contact_id == item.contact_id, Review.action == "override").order_by(Review.id.desc()))
+            data.update(why=None, review_reasons=[],
+                        override={"actor": override.actor, "reason": override.reason} if override else None)
         left = data["time_left_seconds"]
         data["time_left_words"] = ("no target" if left is None else
                                    f"overdue by {duration_words(left)}" if left < 0 else
