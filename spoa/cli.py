@@ -58,7 +58,11 @@ def triage(ctx: click.Context, source: str, now: str | None) -> None:
     Exit status 2 with the validation message when the input is not a valid contact.
     """
     triage_service = build_triage(ctx.obj["config_path"], ctx.obj["rules_dir"], flows_dir=None)
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        click.echo(json.dumps({"error": "unreadable_input", "message": f"can't read {source}: {error}"}), err=True)
+        sys.exit(2)
     moment = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else datetime.now(timezone.utc)
     try:
         raw = _read_contacts(text)

@@ -85,12 +85,25 @@ def _check_fact(fact_id: str, value: Any) -> dict | None:
     return None
 
 
+def _normalise(fact_id: str, value: Any) -> Any:
+    """Forgive what JSON writers do: 70.0 for 70, and blank text for "not known"."""
+    spec = facts().get(fact_id)
+    if spec is None:
+        return value
+    if spec.kind == "integer" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if spec.kind in ("string", "choice") and isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
 def parse_facts(raw: Any) -> dict:
     """Validated facts, unknown (null) ones left out. Raises ContactError."""
     if not isinstance(raw, dict):
         raise ContactError([_problem("facts", f"facts must be an object of fact ids to values; got {type(raw).__name__}")])
     problems, clean = [], {}
     for fact_id, value in raw.items():
+        value = _normalise(fact_id, value)
         if fact_id not in facts():
             hint = nearest_fact(str(fact_id))
             message = f"unknown fact {fact_id!r}" + (f" (did you mean {hint!r}?)" if hint else "")

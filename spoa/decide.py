@@ -60,7 +60,7 @@ def decide(contact: dict, ruleset: Ruleset, now: datetime) -> dict:
         "services": _services(fired, known, route, also, ruleset),
         "advice": _advice(fired, known, route, pathway, contact, now, config),
         "status": "complete" if emergency_fired or screen_answered else "incomplete",
-        "missing": [] if route == "emergency" else _missing(rulebook, known, fired, route, target_key, also, safeguarding, config),
+        "missing": [] if route == "emergency" else _missing(rulebook, known, fired, route, pathway, target_key, also, safeguarding, config),
         "fired": [_trace(rule, known, rule is leader, route, also) for rule in fired],
         "review_required": bool(reasons),
         "review_reasons": reasons,
@@ -290,7 +290,12 @@ class _OpenWorld:
                     self.open_facts(item, out)
 
 
-def _would_change(rule: Rule, route, target_key, also, safeguarding, fired_pairs, config) -> bool:
+def _pathway_rank(target_key: str | None, pathway: str, config) -> tuple:
+    """Within a route: the shortest target leads, ties to the pathway listed first."""
+    return duration(config.response_target(target_key) if target_key else None), PATHWAY_ORDER.index(pathway)
+
+
+def _would_change(rule: Rule, route, pathway, target_key, also, safeguarding, fired_pairs, config) -> bool:
     effect = rule.then
     if effect.route and effect.route != "self_care" and (effect.route, effect.pathway) not in fired_pairs:
         if effect.route in ("emergency", "out_of_scope"):
@@ -299,7 +304,7 @@ def _would_change(rule: Rule, route, target_key, also, safeguarding, fired_pairs
             return False
         if effect.route != route and effect.route not in also:
             return True
-        if effect.route == route and duration(config.response_target(effect.target)) < duration(config.response_target(target_key)):
+        if effect.route == route and _pathway_rank(effect.target, effect.pathway, config) < _pathway_rank(target_key, pathway, config):
             return True
     if effect.safeguarding_level:
         if SAFEGUARDING_LEVELS.index(effect.safeguarding_level) > SAFEGUARDING_LEVELS.index(safeguarding["level"]):
@@ -311,8 +316,17 @@ def _would_change(rule: Rule, route, target_key, also, safeguarding, fired_pairs
     return False
 
 
-def _missing(rulebook, known, fired, route, target_key, also, safeguarding, config) -> list[str]:
+def _shapes_decision(rule: Rule, route: str, also: list[str]) -> bool:
+    """A fired rule whose effect shows in the decision (not outranked, not the catch-all)."""
+    effect = rule.then
+    if effect.route and effect.route != "self_care" and effect.route in (route, *also):
+        return True
+    return bool(effect.safeguarding_level or effect.consent_basis)
+
+
+def _missing(rulebook, known, fired, route, pathway, target_key, also, safeguarding, config) -> list[str]:
     world = _OpenWorld(rulebook, known)
+    fired_ids = {r.id for r in fired}
     fired_pairs = {(r.then.route, r.then.pathway) for r in fired if r.then.route}
     wanted: set[str] = set()
     for rule in rulebook.rules:
@@ -322,7 +336,11 @@ def _missing(rulebook, known, fired, route, target_key, also, safeguarding, conf
             continue  # no question is asked to discover a contradiction (FAILSAFE-4)
         if world.value(rule.when) is not None:
             continue
-        if _would_change(rule, route, target_key, also, safeguarding, fired_pairs, config):
+        if rule.id in fired_ids:
+            # Fired on an unknown read the urgent way (FAILSAFE-1): the answer may change it.
+            if _shapes_decision(rule, route, also):
+                world.open_facts(rule.when, wanted)
+        elif _would_change(rule, route, pathway, target_key, also, safeguarding, fired_pairs, config):
             world.open_facts(rule.when, wanted)
     specs = facts()
     return sorted((f for f in wanted if f not in known and not ruled_out(f, known)), key=lambda f: specs[f].rank)

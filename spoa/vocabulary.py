@@ -123,28 +123,38 @@ def load_facts(facts_file: str | Path = DEFAULT_FACTS_FILE) -> dict[str, FactSpe
 
 
 @lru_cache(maxsize=None)
-def load_follow_ups(facts_file: str | Path = DEFAULT_FACTS_FILE) -> dict[str, tuple[str, object]]:
-    """fact -> (the fact it follows up, the value that makes it worth asking)."""
+def load_follow_ups(facts_file: str | Path = DEFAULT_FACTS_FILE) -> dict[str, tuple]:
+    """fact -> the (parent fact, wanted value) alternatives that make it worth asking."""
     document = yaml.safe_load(Path(facts_file).read_text(encoding="utf-8"))
     known = load_facts(facts_file)
     follow_ups = {}
-    for fact_id, condition in (document.get("follow_ups") or {}).items():
-        (parent, wanted), = condition.items()
-        if fact_id not in known or parent not in known:
-            raise VocabularyError(f"{facts_file}: follow_ups names an unknown fact ({fact_id} or {parent})")
-        follow_ups[fact_id] = (parent, wanted)
+    for fact_id, alternatives in (document.get("follow_ups") or {}).items():
+        pairs = tuple(next(iter(alternative.items())) for alternative in alternatives)
+        for parent, _ in pairs:
+            if fact_id not in known or parent not in known:
+                raise VocabularyError(f"{facts_file}: follow_ups names an unknown fact ({fact_id} or {parent})")
+        follow_ups[fact_id] = pairs
     return follow_ups
 
 
+def _worth_asking_after(parent: str, wanted, known: dict) -> bool | None:
+    """True/False once the parent is known; None while it is unknown and still askable."""
+    if parent not in known:
+        return False if ruled_out(parent, known) else None
+    value = known[parent]
+    if wanted == "not_empty":
+        return bool(value)
+    if wanted == "any":
+        return True
+    return value == wanted
+
+
 def ruled_out(fact_id: str, known: dict) -> bool:
-    """A follow-up whose parent fact is known and rules it out is not worth asking."""
-    rule = load_follow_ups().get(fact_id)
-    if rule is None:
+    """A follow-up none of whose parent facts can make it worth asking any more."""
+    alternatives = load_follow_ups().get(fact_id)
+    if not alternatives:
         return False
-    if rule[0] not in known:
-        return ruled_out(rule[0], known)  # a follow-up of a ruled-out follow-up
-    value = known[rule[0]]
-    return not value if rule[1] == "not_empty" else value != rule[1]
+    return all(_worth_asking_after(parent, wanted, known) is False for parent, wanted in alternatives)
 
 
 FACTS: dict[str, FactSpec] = {}
