@@ -232,6 +232,10 @@ RED_FLAGS = [
     ("she's taken all her tablets", "overdose_or_self_harm"),
     ("he's cut his wrists", "overdose_or_self_harm"),
     ("she's swallowed a load of paracetamol", "overdose_or_self_harm"),
+    ("I've taken 30 paracetamol", "overdose_or_self_harm"),
+    ("i dont know what to do she wont wake up", "unresponsive"),
+    ("could you send someone my wife is having a seizure", "seizure_ongoing"),
+    ("the ambulance said 3 hours but he's unconscious", "unresponsive"),
     ("there's blood everywhere, it's gushing from his head", "severe_bleeding"),
     ("he's threatening her now, he's in the house", "immediate_danger"),
     ("her ex has got a knife and he's outside", "immediate_danger"),
@@ -316,6 +320,19 @@ def test_a_place_that_is_also_a_word_needs_its_capital(extractor):
     assert "locality" not in facts_of(extractor, "it's a big deal for her")
     assert facts_of(extractor, "she lives in Deal")["locality"] == "south_kent_coast"
     assert facts_of(extractor, "she lives in herne bay")["locality"] == "canterbury_coastal"
+
+
+@pytest.mark.parametrize("text", [
+    "no chest pain, no breathing problems, no bleeding",
+    "I want to know what to do if he has a fit",
+    "she had a stroke in 2018 and uses a wheelchair",
+    "he's a bit short of breath on the stairs with his COPD",
+    "his face was drooping after his stroke last year",
+    "she took two paracetamol for her headache",
+])
+def test_everyday_sentences_raise_no_red_flag(extractor, text):
+    facts = facts_of(extractor, text)
+    assert not [fact for fact, _ in RED_FLAGS if facts.get(fact) is True]
 
 
 def test_place_outside_the_configured_localities_is_not_guessed(extractor):
