@@ -197,6 +197,23 @@ def test_a_duty_worker_sees_the_worklist_and_cannot_open_the_audit_pages(page, s
     assert items.count() >= 2
     assert serious_accessibility_problems(page) == []
     page.screenshot(path=str(shots / "worklist.png"), full_page=True)
+
+    # Returning needs a reason: refused without one, with the item's form left open.
+    first = items.first
+    reference = first.locator(".app-reference").inner_text()
+    first.locator("summary").click()
+    first.get_by_role("button", name=f"Return with this reason ({reference})").click()
+    summary = page.locator(".nhsuk-error-summary")
+    summary.wait_for()
+    assert "Give a reason for returning this item." in summary.inner_text()
+    assert page.locator(f"#item-{first.get_attribute('id').split('-')[1]} details").get_attribute("open") is not None
+    assert serious_accessibility_problems(page) == []
+
+    # Accepting sends the referral and takes it off the list.
+    page.locator("#worklist > li").first.get_by_role("button", name=f"Accept and send {reference}").click()
+    page.locator(".nhsuk-notification-banner--success").wait_for()
+    assert reference not in page.locator("#worklist").inner_text()
+
     response = page.goto("/supervisor/contacts")
     assert response.status == 403
     assert csp_violations(page) == []
