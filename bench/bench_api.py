@@ -49,11 +49,14 @@ def free_port() -> int:
 
 def start_server(env: dict, port: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "web.cli", "serve", "--no-demo", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The server's log goes to a file: a pipe nobody reads would fill up and block the server.
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
     while time.time() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"server exited: {process.stderr.read().decode()[-2000:]}")
+            log.seek(0)
+            raise SystemExit(f"server exited: {log.read().decode()[-2000:]}")
         try:
             if requests.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
                 return process

@@ -126,9 +126,15 @@ def demo_command(ctx: click.Context) -> None:
 @click.pass_context
 def serve_command(ctx: click.Context, host: str | None, port: int | None, threads: int | None, no_demo: bool) -> None:
     """Migrate the database, seed the demo if it is empty, and serve with waitress."""
+    import logging
+
     from waitress import serve
 
     from web.demo import seed_demo_if_empty
+
+    # Contact ids and routes only reach the log (see web/blueprints/api.py); never facts.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     app = _app(ctx)
     spoa = app.extensions["spoa"]

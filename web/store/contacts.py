@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from . import audit, worklist
@@ -95,6 +95,15 @@ def _check_source(source: str) -> str:
     return source
 
 
+def _add_fact_events(session: Session, contact_id: str, facts: dict, *, source: str, actor: str,
+                     at: datetime) -> None:
+    """One event per fact, inserted in one statement (executemany)."""
+    if facts:
+        session.execute(insert(FactEvent), [
+            {"contact_id": contact_id, "fact": name, "value": value, "source": source, "actor": actor, "at": at}
+            for name, value in facts.items()])
+
+
 def _record_decision(session: Session, contact: Contact, decision: dict, facts: dict, now: datetime) -> Outcome:
     row = Decision(contact_id=contact.id, decision=decision, facts=facts, route=decision["route"],
                    pathway=decision.get("pathway"), ruleset_version=str(decision.get("ruleset_version", "")),
@@ -123,8 +132,7 @@ def create_contact(session: Session, triage: Triage, data: Any, *, now: datetime
                       created_at=now, updated_at=now, status="open")
     session.add(contact)
     session.flush()
-    for name, value in facts.items():
-        session.add(FactEvent(contact_id=contact.id, fact=name, value=value, source=source, actor=actor, at=now))
+    _add_fact_events(session, contact.id, facts, source=source, actor=actor, at=now)
     decision = triage.decide(engine_contact(contact, facts), now)
     return _record_decision(session, contact, decision, facts, now)
 
@@ -162,8 +170,7 @@ def add_facts(session: Session, triage: Triage, contact_id: str, facts: Any, *, 
     parsed = triage.parse_facts(facts)
     # parse_facts drops nulls; here a null is an answer ("not known after all") and is kept.
     cleared = {name: None for name, value in facts.items() if value is None and name not in parsed}
-    for name, value in {**cleared, **parsed}.items():
-        session.add(FactEvent(contact_id=contact.id, fact=name, value=value, source=source, actor=actor, at=now))
+    _add_fact_events(session, contact.id, {**cleared, **parsed}, source=source, actor=actor, at=now)
     # Flushed before folding: on SQLite the write lock is now held, so no other write can interleave.
     session.flush()
     folded = current_facts(session, contact.id)
