@@ -7,7 +7,6 @@ true even if it is denied elsewhere; the most serious fall injury wins.
 """
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 from typing import Any

@@ -10,7 +10,8 @@ fails at start-up, not during a call (as medspaCy checks its rule files):
       tokens: [[{NORM: aged}, {LIKE_NUM: true}]]           # spaCy Matcher patterns, optional
       negation: flip                      # flip (default) | ignore | drop
       when_negated: {fall_injury: none}   # explicit values when negated (instead of flip)
-      keep_in: [historical]               # contexts that do NOT set the match aside
+      keep_in: [historical]               # contexts that do NOT set the match aside (by default
+                                          # hypothetical, asking, historical, uncertain, other_person do)
       drop_in: [deceased]                 # extra contexts that DO set it aside
       person_scoped: true                 # may be about someone else (default true)
       not_followed_by: [stairs, "the stairs"]
