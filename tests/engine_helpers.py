@@ -101,54 +101,5 @@ def load_example(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-# --- engine bugs found by these tests (strict xfail: an XPASS means the bug is fixed, so
-# remove the marker) ---------------------------------------------------------------------------
-
-BUG_HEAD_INJURY_NEEDS_KNOWN_FALL = pytest.mark.xfail(strict=True, reason=(
-    "rules bug: EMERG-2B requires `derived: fall_known`, but PROTOCOL.md EMERG-2 sends "
-    "`head_injury` with `lost_consciousness` (or `on_anticoagulants`) to 999 without a fall "
-    "condition, and head_injury means 'hit their head in the fall'. With `fallen` unknown the "
-    "contact {\"head_injury\": true, \"lost_consciousness\": true} gets self_care: unknown "
-    "lowers urgency (FAILSAFE-1)."))
-
-BUG_PLAN_NOT_IN_MISSING = pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a fact read the urgent way while unknown (FAILSAFE-1) is not asked when only "
-    "its answer could lower the decision. decide._would_change counts only rules that raise the "
-    "route, shorten the target or raise safeguarding. (a) {\"suicidal_thoughts\": true}, screen "
-    "no: MH-1 applies 'until the plan question is answered' (PROTOCOL.md MH-1), but "
-    "suicide_plan_or_intent is not in missing (false -> MH-2, PT24H). (b) dementia, "
-    "abuse_types [physical], consent_to_safeguarding_referral true: able_to_protect_self is not "
-    "in missing, yet true turns the s.42 referral (mdt/safeguarding) into a concern (self_care)."))
-
-BUG_FOLLOW_UP_HIDES_FALL_QUESTIONS = pytest.mark.xfail(strict=True, reason=(
-    "engine bug (5c203de follow_ups): fall_injury and head_injury are 'ruled out' by fallen=false "
-    "even when the contact is treated as a fall (FAILSAFE-4A: on_floor_cannot_get_up true). "
-    "Contact: screen no, age 70, thanet, fallen false, on_floor_cannot_get_up true -> "
-    "rapid_response/ucr with fall_injury and head_injury NOT in missing; fall_injury 'serious' "
-    "would make it 999 (EMERG-2). ruled_out should follow the derived fall_known, not fallen."))
-
-BUG_WHOLE_FLOAT_PASSES_VALIDATION = pytest.mark.xfail(strict=True, reason=(
-    "contact bug: JSON Schema counts 70.0 as an integer, so parse_contact accepts "
-    "{\"facts\": {\"age\": 70.0}} and keeps the float; the adapter then refuses it "
-    "(EngineInputError: fact 'age' has a value of the wrong type: 70.0) and decide() raises "
-    "on validated input: a crash (500) instead of a clear error or a decision. "
-    "spoa/contact.py should turn an integral float into int, or refuse it with a ContactError."))
-
-BUG_BLANK_LOCALITY_IS_OUT_OF_AREA = pytest.mark.xfail(strict=True, reason=(
-    "contact/rules bug: a blank locality ({\"locality\": \"\"} or \"   \") passes validation and "
-    "SCOPE-2 sends the person out_of_scope/other_area, though nothing about where they are is "
-    "known (FAILSAFE-3: unknown locality is served). Blank text should be refused or read as unknown."))
-
-BUG_MISSING_IGNORES_PATHWAY_TIES = pytest.mark.xfail(strict=True, reason=(
-    "engine bug: `missing` is not honest about ties within a route. decide._would_change only "
-    "counts a same-route rule that would give a strictly shorter target, but _primary breaks "
-    "equal targets by PATHWAY_ORDER (complex_care before end_of_life, post_discharge, "
-    "safeguarding...). Contact: screen answered no, age 70, thanet, dementia, abuse_types "
-    "[financial], admissions_12m 3 -> mdt/safeguarding with long_term_conditions NOT in missing; "
-    "adding long_term_conditions [copd, asthma] -> mdt/complex_care."))
-
-BUG_CLI_MISSING_FILE_TRACEBACK = pytest.mark.xfail(strict=True, reason=(
-    "CLI bug: `spoa triage no-such-file.json` ends in a Python traceback (FileNotFoundError, "
-    "exit 1) instead of a clear message and exit 2: spoa/cli.py reads the path with "
-    "Path(source).read_text() outside the ContactError handling; click.File or "
-    "click.Path(exists=True, dir_okay=False) would report it."))
+# Engine bugs these tests find are pinned as pytest.mark.xfail(strict=True, reason=...) markers
+# defined here until fixed; an XPASS then fails the run, so the marker goes with the fix.

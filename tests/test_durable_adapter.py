@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -13,9 +14,10 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
-from engine_helpers import NOW, RULES_DIR, contact, examples, get_triage, load_example
+from engine_helpers import NOW, ROOT, RULES_DIR, contact, examples, get_triage, load_example
 from spoa import durable_adapter
 from spoa.decide import decide
+from spoa.config import load_config
 from spoa.durable_adapter import EngineError, EngineInputError, EngineRuleset, compile_rulebook
 from spoa.rulebook import load_rulebook
 
@@ -68,8 +70,6 @@ def test_eight_threads_deciding_at_once_get_the_single_threaded_decisions():
 
 
 def test_the_adapter_host_runs_no_background_dispatch_threads():
-    import threading
-
     before = {t.ident for t in threading.enumerate()}
     get_triage().ruleset.engine.run({"fallen": True})
     assert {t.ident for t in threading.enumerate()} == before
@@ -131,11 +131,8 @@ def test_validated_contacts_only_carry_typed_facts_to_the_engine():
 
 # --- an exception inside a rule's action ------------------------------------------------------
 
-def fresh_rulebook(tmp_path, marker: str):
+def fresh_rulebook(marker: str):
     """The real rules under a new version (so a new compiled instance), without changing them."""
-    from spoa.config import load_config
-    from engine_helpers import ROOT
-
     return load_rulebook(RULES_DIR, load_config(ROOT / "config.yml"), extra_fingerprint=f"{marker}-{uuid.uuid4()}".encode())
 
 
@@ -150,8 +147,8 @@ class _ActionFails(EngineRuleset):
         return super()._action(rule)
 
 
-def test_an_exception_inside_a_rule_action_surfaces_as_engine_error(tmp_path):
-    engine = _ActionFails(fresh_rulebook(tmp_path, "action-fails"))
+def test_an_exception_inside_a_rule_action_surfaces_as_engine_error():
+    engine = _ActionFails(fresh_rulebook("action-fails"))
     with pytest.raises(EngineError, match="the directory service is down"):
         engine.run({"age": 70, "lonely_or_isolated": True})
     # The failure is not sticky: the next contact, which does not reach VCS-1, is decided.

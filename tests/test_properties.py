@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from engine_helpers import BUG_MISSING_IGNORES_PATHWAY_TIES, NOW, SCREEN_NO, assert_valid, decide, get_triage
+from engine_helpers import NOW, SCREEN_NO, assert_valid, decide, get_triage
 from spoa.vocabulary import EMERGENCY_SCREEN, ROUTE_PRECEDENCE, FactSpec, facts
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -172,7 +172,6 @@ def test_a_fact_not_in_missing_cannot_change_the_route(data, more):
     assert after["route"] == before["route"], f"{fact_id}={value!r} changed the route but was not in missing"
 
 
-@BUG_MISSING_IGNORES_PATHWAY_TIES
 @HONEST
 @example(TIE)
 @given(contact_and_new_fact())
@@ -186,7 +185,6 @@ def test_a_fact_not_in_missing_cannot_change_the_route_or_pathway(case):
         f"{case[1]}={case[2]!r} changed the decision but was not in missing"
 
 
-@BUG_MISSING_IGNORES_PATHWAY_TIES
 def test_person_being_exploited_with_repeat_admissions_is_asked_about_long_term_conditions():
     decision = decide(dementia=True, abuse_types=["financial"], admissions_12m=3)
     assert (decision["route"], decision["pathway"]) == ("mdt", "safeguarding")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_helpers import BUG_FOLLOW_UP_HIDES_FALL_QUESTIONS, BUG_PLAN_NOT_IN_MISSING, covers, decide, fired
+from engine_helpers import covers, decide, fired
 from spoa.vocabulary import EMERGENCY_SCREEN, facts
 
 # --- FAILSAFE-1 ------------------------------------------------------------------------------
@@ -35,7 +35,6 @@ def test_consent_unknown_does_not_stop_a_referral():
     assert decision["safeguarding"]["consent_basis"] == "unknown"
 
 
-@BUG_PLAN_NOT_IN_MISSING
 def test_referral_made_while_able_to_protect_self_is_unknown_still_asks_it():
     decision = decide(dementia=True, abuse_types=["physical"], consent_to_safeguarding_referral=True)
     assert (decision["route"], decision["safeguarding"]["level"]) == ("mdt", "referral")
@@ -115,7 +114,6 @@ def test_not_fallen_but_on_the_floor_is_treated_as_a_fall_and_reviewed():
     assert "FAILSAFE-4A" in fired(decision)
 
 
-@BUG_FOLLOW_UP_HIDES_FALL_QUESTIONS
 def test_not_fallen_but_on_the_floor_is_still_asked_about_injuries_that_would_mean_999():
     decision = decide(fallen=False, on_floor_cannot_get_up=True)
     assert decision["route"] == "rapid_response"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_helpers import BUG_PLAN_NOT_IN_MISSING, covers, decide, fired
+from engine_helpers import covers, decide, fired
 
 LINES = ("option 2", "116 123", "85258")
 
@@ -29,7 +29,6 @@ def test_suicidal_with_the_plan_not_yet_asked_is_treated_as_very_urgent():
     assert "MH-1" in fired(decision)
 
 
-@BUG_PLAN_NOT_IN_MISSING
 def test_suicidal_with_the_plan_not_yet_asked_asks_about_the_plan_next():
     decision = decide(suicidal_thoughts=True)
     assert "suicide_plan_or_intent" in decision["missing"]
