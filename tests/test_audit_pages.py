@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from conftest import T0
 from engine_helpers import EXAMPLES_DIR, RULES_DIR
-from web.store import audit, contacts
+from web.store import contacts
 from web.store.models import AuditEntry, Decision, Review
 
 AUDIT_PAGES = ["/supervisor/", "/supervisor/contacts", "/supervisor/contacts.csv", "/supervisor/charts",

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from web.store import audit, contacts, replay, worklist
-from web.store.models import Contact
+from web.store.models import AuditEntry, Contact, Decision, Review
 
 ROUTE_LABELS = {
     "emergency": "Emergency (999)",
@@ -410,8 +411,6 @@ def verify_log(session: Session) -> tuple[audit.VerifyResult, dict[str, Any] | N
     result = audit.verify(session)
     broken = None
     if not result.ok and result.first_broken_id is not None:
-        from web.store.models import AuditEntry
-
         entry = session.get(AuditEntry, result.first_broken_id)
         broken = audit.entry_dict(entry) if entry is not None else None
     return result, broken
@@ -519,10 +518,6 @@ def _why(decision: dict | None) -> dict[str, Any]:
 def worklist_items(session: Session, *, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
     """Open items, most urgent then the earliest deadline then the oldest, with time left in
     words and the rule that decided the route (a duty worker can't open the audit pages)."""
-    from sqlalchemy import select
-
-    from web.store.models import Decision, Review
-
     items = []
     for item in worklist.list_items(session, limit=limit):
         data = worklist.item_dict(item, now)
