@@ -335,6 +335,19 @@ def test_everyday_sentences_raise_no_red_flag(extractor, text):
     assert not [fact for fact, _ in RED_FLAGS if facts.get(fact) is True]
 
 
+def test_cant_wash_or_dress_herself_are_two_care_act_outcomes(extractor):
+    facts = facts_of(extractor, "she can't wash herself and needs help getting dressed")
+    assert facts["outcomes_unable"] == ["hygiene", "dressing"]
+
+
+def test_can_wash_herself_is_no_unmet_outcome(extractor):
+    assert "outcomes_unable" not in facts_of(extractor, "she can wash herself")
+
+
+def test_three_admissions_this_year_are_counted(extractor):
+    assert facts_of(extractor, "he's been in hospital three times this year")["admissions_12m"] == 3
+
+
 def test_place_outside_the_configured_localities_is_not_guessed(extractor):
     assert "locality" not in facts_of(extractor, "she lives in Brighton")
 

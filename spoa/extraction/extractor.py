@@ -35,7 +35,7 @@ TOPIC_QUESTION_WORDS = {"what", "how", "whether", "if", "who", "where", "which",
                         "her", "him", "them", "it", "that", "this", "you", "i", "we", "she", "he", "they"}
 TOPIC_SKIP = {"a", "an", "the", "some", "any", "getting", "get", "having", "my", "her", "his", "their"}
 NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "once": 1, "twice": 2, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
     "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
     "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
@@ -220,7 +220,7 @@ class Extractor:
             return self.config.locality_for_place(span.text)
         if kind == "topic":
             return _topic(doc, span)
-        number = _number(token for token in span if token.like_num or token.text == "-")
+        number = _number(token for token in span if token.like_num or token.lower_ in NUMBER_WORDS or token.text == "-")
         schema = self.schemas[fact]
         if number is None or number < schema.get("minimum", 0) or number > schema.get("maximum", 10**6):
             return None
