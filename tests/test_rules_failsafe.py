@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_helpers import covers, decide, fired
+from engine_helpers import BUG_HEAD_INJURY_WITHOUT_FALL_NOT_REVIEWED, covers, decide, fired
 from spoa.vocabulary import EMERGENCY_SCREEN, facts
 
 # --- FAILSAFE-1 ------------------------------------------------------------------------------
@@ -129,6 +129,14 @@ def test_no_fall_and_not_on_the_floor_asks_no_fall_injury_questions():
 def test_not_fallen_but_a_fall_injury_given_is_treated_as_a_fall_and_reviewed():
     decision = decide(fallen=False, fall_injury="minor")
     assert decision["route"] == "rapid_response" and decision["review_required"] is True
+
+
+@BUG_HEAD_INJURY_WITHOUT_FALL_NOT_REVIEWED
+def test_no_fall_yet_hit_their_head_in_the_fall_on_blood_thinners_is_999_and_reviewed():
+    decision = decide(fallen=False, head_injury=True, on_anticoagulants=True)
+    assert (decision["route"], decision["pathway"]) == ("emergency", "ambulance")
+    assert decision["review_required"] is True
+    assert any("Contradictory falls facts" in reason for reason in decision["review_reasons"])
 
 
 @covers("FAILSAFE-4A", positive=False)
