@@ -1,5 +1,8 @@
 """The dialogue API (/api/dialogue): one turn of a resident's chat, for the Rasa action server.
 
+The turn itself is `web.dialogue_service.take_turn`, shared with the chat page's guided form
+(used when Rasa is unavailable); this view only reads the body and answers JSON.
+
 The action server runs in its own Python (3.10, for Rasa) and can't import the app, so it
 sends each message here. One turn reads the resident's words with the rule-based extractor
 (red flags and safeguarding never depend on the Rasa model alone), reads the answer to the
@@ -20,144 +23,19 @@ question's facts stay unknown). A 999 decision has no next question: it is given
 """
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from flask import Blueprint, jsonify
 
-from spoa.flows import AnswerError, Flows, answer_to_facts, build_question, next_question, parse_answer
 from web.blueprints.api import _object, json_body
 from web.bootstrap import services
-from web.errors import ApiError
+from web.dialogue_service import MAX_TEXT_CHARS, merge_facts, read_answer, take_turn  # noqa: F401 - kept importable here
 from web.security import api_auth, csrf
-from web.store import contacts
 
 bp = Blueprint("dialogue_api", __name__, url_prefix="/api/dialogue")
 csrf.exempt(bp)  # service-token callers; staff calls are CSRF-checked by api_auth
-log = logging.getLogger(__name__)
-
-MAX_TEXT_CHARS = 5000
-
-
-def _request(body: dict, flows: Flows) -> dict:
-    """The turn's fields, checked: 422 names the field that is wrong."""
-    contact_id, text, answer, asked = body.get("contact_id"), body.get("text"), body.get("answer"), body.get("asked")
-    if contact_id is not None and (not isinstance(contact_id, str) or not contact_id.strip()):
-        raise ApiError(422, "invalid_turn", "contact_id must be a contact reference or null.", field="contact_id")
-    if text is not None and not isinstance(text, str):
-        raise ApiError(422, "invalid_turn", "text must be a string or null.", field="text")
-    if text is not None and len(text) > MAX_TEXT_CHARS:
-        raise ApiError(422, "invalid_turn", f"text is longer than {MAX_TEXT_CHARS} characters.", field="text")
-    if answer is not None:
-        if not isinstance(answer, dict) or not isinstance(answer.get("question_id"), str):
-            raise ApiError(422, "invalid_turn", "answer must be {\"question_id\": ..., \"value\": ...} or null.",
-                           field="answer")
-        if answer["question_id"] not in flows.by_id:
-            raise ApiError(422, "invalid_turn", f"Unknown question {answer['question_id']!r}.", field="answer")
-    asked = asked if asked is not None else []
-    if not isinstance(asked, list) or not all(isinstance(fact, str) for fact in asked):
-        raise ApiError(422, "invalid_turn", "asked must be a list of fact ids.", field="asked")
-    return {"contact_id": contact_id, "text": text or "", "answer": answer, "asked": asked,
-            "start": body.get("start") is True}
-
-
-def read_answer(flows: Flows, config: Any, answer: dict, known: dict) -> dict | None:
-    """Facts from the answer to one question: a button's value, or plain words. None if it
-    can't be read. A checklist asked again covers only its items still unknown, so a red flag
-    known already is never cleared by "none of these"."""
-    spec = flows.by_id[answer["question_id"]]
-    ask = [fact for fact in spec.facts if fact not in known] if spec.kind == "checklist" else list(spec.facts)
-    question = build_question(spec, "resident", known, ask or None)
-    value = answer.get("value")
-    option_values = {str(option["value"]).lower(): option["value"] for option in question.options}
-    try:
-        if isinstance(value, (list, bool, int)):
-            return answer_to_facts(question, value, config)
-        if isinstance(value, str) and value.strip().lower() in option_values:
-            return answer_to_facts(question, option_values[value.strip().lower()], config)
-        return parse_answer(question, str(value or ""), config)
-    except AnswerError:
-        return None
-
-
-def merge_facts(known: dict, extracted: dict, answered: dict) -> dict:
-    """The facts this turn adds. The answer sets the facts it was asked about; what the
-    extractor read fills in facts not yet known, and may only escalate a known one (a red
-    flag said now turns a "no" into a "yes", never the other way). Between the two, a true
-    flag wins. A don't-know (None) is kept only for a fact not yet known."""
-    added: dict = {}
-    for fact, value in extracted.items():
-        if value is None:
-            continue
-        if fact not in known or (value is True and known[fact] is False):
-            added[fact] = value
-    for fact, value in answered.items():
-        if value is None:
-            if fact not in known and fact not in added:
-                added[fact] = None
-        elif added.get(fact) is True and value is False:
-            continue
-        elif known.get(fact) != value:
-            added[fact] = value
-    return added
-
-
-def _extractor(spoa):  # noqa: ANN001, ANN202
-    """The app's extractor, built on first use. If it can't be built, None for this turn (the
-    emergency screen is still asked first) and it is tried again on the next one."""
-    if spoa.extractor is None:
-        try:
-            from spoa.extraction import build_extractor
-
-            spoa.extractor = build_extractor(spoa.config)
-        except Exception as error:  # noqa: BLE001 - answers and buttons still work without it
-            log.warning("fact extraction unavailable to the dialogue: %s", type(error).__name__)
-    return spoa.extractor
 
 
 @bp.post("/turn")
 @api_auth()
 def turn():
     """One resident message: extract, read the answer, store, decide, and the next question."""
-    spoa = services()
-    triage, flows = spoa.triage, spoa.triage.flows
-    turn_request = _request(_object(json_body(), "The body"), flows)
-    extractor = _extractor(spoa)
-    extracted = extractor.extract(turn_request["text"])["facts"] if extractor and turn_request["text"].strip() else {}
-    now = spoa.now()
-
-    def work(db):  # noqa: ANN001, ANN202
-        contact_id = turn_request["contact_id"]
-        known = contacts.current_facts(db, contacts.get_contact(db, contact_id).id) if contact_id else {}
-        answered, understood = {}, None
-        if turn_request["answer"] is not None:
-            parsed = read_answer(flows, triage.config, turn_request["answer"], known)
-            understood = parsed is not None
-            answered = parsed or {}
-        added = merge_facts(known, extracted, answered)
-        if contact_id is None:
-            if not added and not turn_request["start"]:
-                return None, None, {}, understood, {}
-            stored = {fact: value for fact, value in added.items() if value is not None}
-            outcome = contacts.create_contact(db, triage, {"channel": "web_chat", "facts": stored}, now=now,
-                                              source="chat", actor="service")
-        elif added:
-            outcome = contacts.add_facts(db, triage, contact_id, added, now=now, source="chat", actor="service")
-        else:
-            latest = contacts.latest_decision(db, contact_id)
-            contact = contacts.get_contact(db, contact_id)
-            decision = latest.decision if latest is not None else triage.decide(
-                contacts.engine_contact(contact, known), now)
-            return contact.id, decision, {}, understood, known
-        return outcome.contact.id, outcome.decision, added, understood, outcome.facts
-
-    contact_id, decision, added, understood, facts = spoa.store.run(work)
-    question = None
-    if decision is not None and decision.get("route") != "emergency":
-        skip = set(turn_request["asked"]) | {fact for fact, value in added.items() if value is None}
-        found = next_question(flows, decision.get("missing") or [], facts, "resident", skip=skip)
-        question = found.to_dict() if found is not None else None
-    if contact_id is not None:
-        log.info("chat turn on contact %s: route=%s status=%s", contact_id, decision["route"], decision.get("status"))
-    return jsonify({"contact_id": contact_id, "decision": decision, "question": question, "facts_added": added,
-                    "understood": understood, "extraction": "ok" if extractor is not None else "unavailable"})
+    return jsonify(take_turn(services(), _object(json_body(), "The body")))
