@@ -18,10 +18,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "assistant"))
 
+import importlib.util  # noqa: E402
+
 import chat_stack  # noqa: E402
 from chat_stack import Conversation, Resident, outcome_in, question_in  # noqa: E402
 
-pytestmark = pytest.mark.rasa
+# The actions' message helpers are plain Python (no Rasa import), so they are tested here too.
+_spec = importlib.util.spec_from_file_location("chat_messages", ROOT / "assistant" / "actions" / "messages.py")
+messages = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(messages)
+
 
 SCREEN = ["unresponsive", "breathing_difficulty_severe", "chest_pain", "stroke_signs", "severe_bleeding",
           "seizure_ongoing", "severe_allergic_reaction", "serious_injury", "overdose_or_self_harm",
@@ -38,12 +44,78 @@ def stack():
         yield running
 
 
+# -- the message helpers (no servers) -----------------------------------------------------
+
+CHECKLIST = {"id": "emergency_screen", "ask": ["chest_pain", "stroke_signs"], "kind": "checklist",
+             "text": "Is any of this happening now?",
+             "options": [{"value": "chest_pain", "label": "Pain in the chest"},
+                         {"value": "stroke_signs", "label": "Face drooping"},
+                         {"value": "none", "label": "None of these"}]}
+
+
+def test_question_message_has_buttons_then_the_custom_payload():
+    first, second = messages.question_messages(CHECKLIST)
+    assert first["text"] == "Is any of this happening now?"
+    assert [b["payload"] for b in first["buttons"]] == ["chest_pain", "stroke_signs", "none"]
+    custom = second["json_message"]
+    assert custom["ask"] == ["chest_pain", "stroke_signs"] and custom["kind"] == "checklist"
+    assert custom["options"] == CHECKLIST["options"]
+
+
+def test_number_question_has_no_buttons():
+    first, second = messages.question_messages({"id": "age", "ask": ["age"], "kind": "number",
+                                                "text": "How old is the person?", "options": []})
+    assert "buttons" not in first and second["json_message"]["options"] == []
+
+
+def test_emergency_outcome_leads_with_999_and_carries_the_decision():
+    decision = {"route": "emergency", "pathway": "ambulance", "response_target": "PT0M", "status": "complete",
+                "safeguarding": {"level": "none"}, "advice": ["Call 999 now."]}
+    lines = messages.outcome_lines(decision, "SPA-AAAA-BBBB")
+    assert lines[0].startswith("Call 999 now")
+    assert lines[-1] == "Your reference number is SPA-AAAA-BBBB."
+    custom = messages.outcome_messages(decision, "SPA-AAAA-BBBB")[-1]["json_message"]
+    assert custom["decision"] is decision and custom["contact_id"] == "SPA-AAAA-BBBB"
+
+
+def test_urgent_community_response_says_within_two_hours():
+    decision = {"route": "rapid_response", "pathway": "ucr", "response_target": "PT2H", "status": "complete",
+                "safeguarding": {"level": "none"}}
+    assert "Someone from the team will contact you within 2 hours." in messages.outcome_lines(decision, None)
+
+
+def test_safeguarding_referral_is_mentioned_in_the_outcome():
+    decision = {"route": "mdt", "pathway": "safeguarding", "response_target": "P2D", "status": "complete",
+                "safeguarding": {"level": "referral"}}
+    lines = messages.outcome_lines(decision, None)
+    assert any("safeguarding referral" in line for line in lines)
+    assert "Someone from the team will contact you within 2 working days." in lines
+
+
+def test_uk_mobile_number_is_a_phone_number():
+    assert messages.parse_phone("07700 900123") == "07700900123"
+    assert messages.parse_phone("+44 (0)1227 123456") == "01227123456"
+
+
+def test_nine_digits_are_not_a_phone_number():
+    assert messages.parse_phone("0770 09001") is None
+    assert messages.parse_phone("I want to talk to someone") is None
+
+
+def test_no_number_is_a_refusal_but_a_number_is_not():
+    assert messages.is_refusal("no number") and messages.is_refusal("I'd rather not")
+    assert not messages.is_refusal("no, it's 07700 900123")
+
+
+# -- whole conversations through the REST channel -----------------------------------------
+
 def converse(stack, opening: str, knows: dict, buttons: bool = False) -> tuple[dict, Conversation]:
     conversation = Conversation(stack, Resident(knows, buttons=buttons))
     outcome = conversation.run(opening)
     return outcome, conversation
 
 
+@pytest.mark.rasa
 def test_rasa_data_is_valid():
     if not chat_stack.RASA_BIN.exists():
         pytest.skip("no .venv-rasa (make rasa-setup)")
@@ -53,6 +125,7 @@ def test_rasa_data_is_valid():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.rasa
 def test_fall_with_long_lie_goes_to_rapid_response(stack):
     outcome, chat = converse(
         stack,
@@ -70,6 +143,7 @@ def test_fall_with_long_lie_goes_to_rapid_response(stack):
     assert not asked & {"fallen", "on_floor_cannot_get_up"}, chat.describe()
 
 
+@pytest.mark.rasa
 def test_fall_with_suspected_broken_hip_is_told_to_call_999(stack):
     outcome, chat = converse(
         stack,
@@ -81,6 +155,7 @@ def test_fall_with_suspected_broken_hip_is_told_to_call_999(stack):
     assert any("999" in line for line in outcome["summary"])
 
 
+@pytest.mark.rasa
 def test_chest_pain_is_told_to_call_999_at_once(stack):
     outcome, chat = converse(stack, "I'm 70 and I've got chest pain going down my left arm.",
                              {"chest_pain": True, "age": 70, "caller": "self"})
@@ -89,6 +164,7 @@ def test_chest_pain_is_told_to_call_999_at_once(stack):
     assert chat.questions == [], chat.describe()
 
 
+@pytest.mark.rasa
 def test_no_chest_pain_but_swollen_legs_is_not_an_emergency(stack):
     conversation = Conversation(stack, Resident({}))
     replies = conversation.send("No chest pain but my legs are swollen.")
@@ -97,6 +173,7 @@ def test_no_chest_pain_but_swollen_legs_is_not_an_emergency(stack):
     assert question is not None and "chest_pain" not in question["ask"], conversation.describe()
 
 
+@pytest.mark.rasa
 def test_red_flag_in_a_greeting_still_reaches_the_app(stack):
     conversation = Conversation(stack, Resident({}))
     outcome = outcome_in(conversation.send("Hello, my husband has collapsed and he isn't breathing"))
@@ -104,6 +181,7 @@ def test_red_flag_in_a_greeting_still_reaches_the_app(stack):
     assert outcome["decision"]["route"] == "emergency"
 
 
+@pytest.mark.rasa
 def test_lonely_neighbour_goes_to_the_voluntary_sector(stack):
     outcome, chat = converse(
         stack,
@@ -119,6 +197,7 @@ def test_lonely_neighbour_goes_to_the_voluntary_sector(stack):
     assert decision["status"] == "complete"
 
 
+@pytest.mark.rasa
 def test_financial_abuse_of_a_person_with_dementia_is_a_safeguarding_referral(stack):
     outcome, chat = converse(
         stack,
@@ -132,6 +211,7 @@ def test_financial_abuse_of_a_person_with_dementia_is_a_safeguarding_referral(st
     assert decision["review_required"] is True
 
 
+@pytest.mark.rasa
 def test_carer_at_breaking_point_gets_an_urgent_response(stack):
     outcome, chat = converse(
         stack,
@@ -143,6 +223,7 @@ def test_carer_at_breaking_point_gets_an_urgent_response(stack):
     assert (decision["route"], decision["pathway"], decision["response_target"]) == ("rapid_response", "ucr", "PT2H")
 
 
+@pytest.mark.rasa
 def test_exhausted_carer_not_in_crisis_gets_a_carers_assessment(stack):
     outcome, chat = converse(
         stack,
@@ -155,6 +236,7 @@ def test_exhausted_carer_not_in_crisis_gets_a_carers_assessment(stack):
     assert (decision["route"], decision["pathway"], decision["response_target"]) == ("mdt", "carer_assessment", "P2D")
 
 
+@pytest.mark.rasa
 def test_child_is_signposted_to_childrens_services(stack):
     outcome, chat = converse(
         stack, "I need some help for my grandson, he's 9.",
@@ -166,6 +248,7 @@ def test_child_is_signposted_to_childrens_services(stack):
         "out_of_scope", "children_services", None)
 
 
+@pytest.mark.rasa
 def test_adult_of_eighteen_is_not_signposted_to_childrens_services(stack):
     outcome, chat = converse(
         stack, "My son has just turned 18 and he's very lonely, he never goes out.",
@@ -174,6 +257,7 @@ def test_adult_of_eighteen_is_not_signposted_to_childrens_services(stack):
     assert outcome["decision"]["route"] != "out_of_scope"
 
 
+@pytest.mark.rasa
 def test_person_out_of_area_is_signposted_to_their_own_area(stack):
     outcome, chat = converse(
         stack, "My mum lives in Croydon and she isn't coping at home on her own.",
@@ -182,6 +266,7 @@ def test_person_out_of_area_is_signposted_to_their_own_area(stack):
     assert (decision["route"], decision["pathway"]) == ("out_of_scope", "other_area")
 
 
+@pytest.mark.rasa
 def test_asking_for_a_person_puts_a_call_back_on_the_worklist(stack):
     conversation = Conversation(stack, Resident({}))
     first = conversation.send("My dad isn't coping at home since he came out of hospital.")
@@ -191,5 +276,6 @@ def test_asking_for_a_person_puts_a_call_back_on_the_worklist(stack):
     done = conversation.send("07700 900123")
     callback = [m["custom"] for m in done if isinstance(m.get("custom"), dict) and "callback" in m["custom"]]
     assert callback, conversation.describe()
-    assert callback[0]["contact_id"]
-    assert callback[0]["callback"], conversation.describe()
+    item = callback[0]["callback"]
+    assert item["kind"] == "callback" and item["contact_id"] == callback[0]["contact_id"], item
+    assert "07700900123" in item["note"]
