@@ -98,7 +98,7 @@ def _number(tokens) -> int | None:
     for token in tokens:
         word = token.lower_
         if word.isdigit():
-            return int(word)
+            return int(word) if not seen else total
         if word in NUMBER_WORDS:
             total += NUMBER_WORDS[word]
             seen = True
