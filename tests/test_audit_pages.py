@@ -557,3 +557,17 @@ def test_an_overridden_referral_shows_the_supervisor_s_reason_on_the_worklist(cl
     html = supervisor.get("/duty/").get_data(as_text=True)
     item = html[html.index(lonely):]
     assert "Fell twice today; needs a visit" in item[:2000] and supervisor.username in item[:2000]
+
+
+def test_a_second_decision_says_which_facts_it_was_decided_again_after(supervisor, app, seeded):
+    spoa = app.extensions["spoa"]
+    spoa.store.run(lambda db: contacts.add_facts(db, spoa.triage, seeded["lonely"], {"fallen": True},
+                                                 now=T0 + timedelta(minutes=3), source="console", actor="ann"))
+    html = supervisor.get(f"/supervisor/contacts/{seeded['lonely']}").get_data(as_text=True)
+    assert "Decided again after: fallen: yes." in html
+
+
+def test_the_contact_page_shows_the_advice_and_services_given(supervisor, seeded):
+    html = supervisor.get(f"/supervisor/contacts/{seeded['lonely']}").get_data(as_text=True)
+    assert "call NHS 111" in html
+    assert "Services suggested from the directory" in html

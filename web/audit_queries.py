@@ -326,13 +326,25 @@ def view_contact(session: Session, contact_id: str, *, actor: str, actor_role: s
     record = contacts.contact_record(session, contact_id, now=now)
     audit.append(session, actor=actor, actor_role=actor_role, action="contact.view", target=record["id"],
                  details={"via": "audit_pages"}, at=now)
+    previous: dict[str, Any] | None = None
     for decision in record["decisions"]:
         body = decision["decision"] or {}
+        decision["changed_facts"] = facts_changed(previous, decision.get("facts") or {})
+        previous = decision.get("facts") or {}
         decision["trace"] = trace_lines(body.get("fired") or [])
         decision["missing_words"] = [words(name) for name in body.get("missing") or []]
         decision["reviews"] = [r for r in record["reviews"] if r["decision_id"] == decision["id"]]
     record["current_decision_id"] = record["decisions"][-1]["id"] if record["decisions"] else None
     return record
+
+
+def facts_changed(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[str]:
+    """What a decision knew that the one before it didn't ("fallen: yes", "age: unknown")."""
+    if before is None:
+        return []
+    changed = [f"{words(name)}: {value_words(value)}" for name, value in after.items() if before.get(name) != value]
+    changed += [f"{words(name)}: unknown" for name in before if name not in after]
+    return changed
 
 
 def contact_exists(session: Session, contact_id: str) -> bool:
