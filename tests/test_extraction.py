@@ -204,6 +204,18 @@ def test_able_to_protect_herself(extractor):
     assert facts_of(extractor, "she can stand up for herself")["able_to_protect_self"] is True
 
 
+def test_refusing_a_referral_is_recorded(extractor):
+    assert facts_of(extractor, "she doesn't want anyone to know")["consent_to_safeguarding_referral"] is False
+
+
+def test_agreeing_to_a_referral_is_recorded(extractor):
+    assert facts_of(extractor, "she's happy for you to make a referral")["consent_to_safeguarding_referral"] is True
+
+
+def test_others_at_risk_from_the_same_person(extractor):
+    assert facts_of(extractor, "he does the same to other residents")["others_at_risk"] is True
+
+
 def test_abuse_by_a_named_relative_is_about_the_person(extractor):
     assert facts_of(extractor, "her son takes her pension every week")["abuse_types"] == ["financial"]
 

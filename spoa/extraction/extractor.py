@@ -25,8 +25,9 @@ MAX_TEXT_CHARS = 20000  # call notes can run long
 CHUNK_CHARS = 1000
 CALLER_PRIORITY = ["professional", "unpaid_carer", "family_friend", "self"]
 # Booleans where `true` is the safer reading win when a message says both; for these few,
-# `false` is (being able to protect oneself lowers safeguarding, so doubt keeps it false).
-FALSE_IS_SAFER = {"able_to_protect_self"}
+# `false` is (being able to protect oneself lowers safeguarding, and information is shared
+# only with a clear yes).
+FALSE_IS_SAFER = {"able_to_protect_self", "consent_to_share"}
 INJURY_SEVERITY = ["none", "minor", "serious"]
 TOPIC_STOP = {"for", "fitted", "installed", "put", "please", "from", "to", "in", "at", "on", "so",
               "and", "?", ".", ",", "!", "if", "because", "as", "then", "thanks", "thank", "near",
