@@ -217,6 +217,34 @@ def test_reload_mid_call_resumes_the_same_call(console):
     assert reference in second.inner_text("#calls-list")
 
 
+def test_two_open_calls_switch_with_the_keyboard_and_keep_their_place(console):
+    page = console
+    start_call_by_keyboard(page, about="first caller")
+    press(page, "N")
+    first = page.inner_text("#call-reference")
+    page.click("#new-call-top")
+    start_call_by_keyboard(page, about="second caller")
+    second = page.inner_text("#call-reference")
+    assert second != first and asked(page) == "Any of these now?"
+    page.keyboard.press(">")
+    page.wait_for_function("(ref) => document.getElementById('call-reference').textContent === ref", arg=first)
+    assert "ending their life" in asked(page)         # the first call, where it was left
+    page.keyboard.press("<")
+    page.wait_for_function("(ref) => document.getElementById('call-reference').textContent === ref", arg=second)
+    assert asked(page) == "Any of these now?"
+
+
+def test_typed_notes_are_kept_through_a_reload(console):
+    page = console
+    start_call_by_keyboard(page)
+    page.keyboard.press("/")
+    page.keyboard.type("Neighbour calling; daughter lives abroad")
+    page.wait_for_selector("#notes-status:has-text('Notes saved')")
+    page.reload()
+    page.wait_for_selector("#call-panel:not([hidden])")
+    assert page.input_value("#notes") == "Neighbour calling; daughter lives abroad"
+
+
 def test_notes_propose_a_long_lie_that_one_key_confirms(console):
     page = console
     start_call_by_keyboard(page)

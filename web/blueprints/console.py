@@ -70,8 +70,8 @@ def _openapi_paths() -> dict:
              "change": {"type": "boolean"}}, ["question", "answer"])),
         "/console/api/contacts/{contact_id}/facts": write("Set or change facts (a red flag, a confirmed proposal)", body(
             {"facts": {"$ref": "#/components/schemas/Facts"}, "from_notes": {"type": "boolean"}}, ["facts"])),
-        "/console/api/contacts/{contact_id}/notes": write("Save notes; facts found are proposed, not set",
-                                                          body({"notes": {"type": "string"}}, ["notes"])),
+        "/console/api/contacts/{contact_id}/notes": write("Save notes; facts found are proposed, not set", body(
+            {"notes": {"type": "string"}, "propose": {"type": "boolean", "default": True}}, ["notes"])),
         "/console/api/contacts/{contact_id}/close": write("Confirm or override (reason required) and close", body(
             {"action": {"enum": ["confirm", "override"]}, "route": {"type": "string"}, "pathway": {"type": "string"},
              "reason": {"type": "string"}}, ["action"])),
@@ -294,7 +294,8 @@ def set_facts(contact_id: str):
 @bp.post("/api/contacts/<contact_id>/notes")
 @api_auth(*TAKES_CALLS, service=False)
 def notes(contact_id: str):
-    """Save the notes and propose the facts found in them (nothing is set until confirmed)."""
+    """Save the notes ({"notes": text, "propose": true}) and propose the facts found in them
+    (nothing is set until confirmed); "propose": false only saves."""
     spoa, body = services(), _body()
     name, _role = _actor()
     now = spoa.now()
@@ -302,6 +303,9 @@ def notes(contact_id: str):
     spoa.store.run(lambda db: console.save_notes(db, contact_id, text, handler=name, now=now))
     state = _state(contact_id)
     proposals, extraction = [], "unavailable"
+    if body.get("propose") is False:          # an autosave while typing: keep, don't read
+        state.update(proposals=[], extraction="skipped")
+        return jsonify(state)
     extractor = _extractor(spoa)
     if extractor is not None:
         try:

@@ -102,6 +102,7 @@
     $("call-panel").hidden = true;
     $("decision-panel").hidden = true;
     $("emergency-panel").hidden = true;
+    if ($("new-call-top")) { $("new-call-top").hidden = true; }
     if ($("start-panel")) {
       $("start-panel").hidden = false;
       $("start-form").reset();
@@ -116,6 +117,7 @@
     state = data;
     localStorage.setItem(STORE_KEY, data.contact.id);
     if ($("start-panel")) { $("start-panel").hidden = true; }
+    if ($("new-call-top")) { $("new-call-top").hidden = false; }
     $("call-panel").hidden = false;
     $("emergency-panel").hidden = data.contact.status !== "open";
     $("call-reference").textContent = data.contact.id;
@@ -185,7 +187,9 @@
     if (question.kind === "number" || question.kind === "text") {
       form.hidden = false;
       var input = $("question-input");
-      input.value = "";
+      var key = question.id + ":" + question.ask.join();
+      if (input.getAttribute("data-question") !== key) { input.value = ""; }   // keep what is being typed
+      input.setAttribute("data-question", key);
       input.setAttribute("inputmode", question.kind === "number" ? "numeric" : "text");
       $("question-input-label").textContent = question.kind === "number"
         ? "Answer" + (question.unit ? " (" + question.unit + ")" : "") + ", then Enter; U for unknown"
@@ -413,6 +417,7 @@
       $("question-error").textContent = message;
     }).then(function (data) {
       if (data) {
+        $("question-input").value = "";
         if (wasChanging) { changing = false; question = data.question; ticked = []; showQuestion(); }
         focusQuestion();
       }
@@ -461,6 +466,7 @@
 
   function saveNotes() {
     if (!state) { return; }
+    window.clearTimeout(notesTimer);
     $("notes-status").textContent = "Saving...";
     return api("POST", callPath("/notes"), {notes: $("notes").value}).then(function (result) {
       if (!result.ok) { $("notes-status").textContent = "Notes not saved: " + errorText(result); return; }
@@ -470,6 +476,19 @@
         ? (proposals.length ? proposals.length + " fact(s) found: confirm each with + or dismiss with -." : "No new facts found.")
         : "Fact finding is not available; the notes are stored.");
     });
+  }
+
+  var notesTimer = null;
+  function autosaveNotes() {
+    // Typed notes are kept as they are typed (a second or so after the last key), unread.
+    window.clearTimeout(notesTimer);
+    var contactId = state && state.contact.id;
+    notesTimer = window.setTimeout(function () {
+      if (!state || state.contact.id !== contactId || state.contact.status !== "open") { return; }
+      api("POST", callPath("/notes"), {notes: $("notes").value, propose: false}).then(function (result) {
+        $("notes-status").textContent = result.ok ? "Notes saved." : "Notes not saved: " + errorText(result);
+      });
+    }, 1200);
   }
 
   function confirmProposal(index) {
@@ -552,6 +571,7 @@
     if (key === "!") { event.preventDefault(); document.querySelector('input[name="red_flag"]').focus(); return; }
     if (key === "/") { event.preventDefault(); $("notes").focus(); return; }
     if (key === "#") { event.preventDefault(); $("jump").focus(); return; }
+    if (key === "<" || key === ">") { event.preventDefault(); switchCall(key === ">" ? 1 : -1); return; }
     if (key === "+") { event.preventDefault(); confirmProposal(0); return; }
     if (key === "-") { event.preventDefault(); proposals.shift(); showProposals(); return; }
     if (key === ".") { event.preventDefault(); $("confirm-button").focus(); return; }
@@ -570,6 +590,14 @@
     var wanted = key.length === 1 ? key.toUpperCase() : null;
     var option = question.options.filter(function (o) { return o.key === wanted; })[0];
     if (option) { event.preventDefault(); choose(option); }
+  }
+
+  function switchCall(step) {
+    var ids = Array.prototype.map.call(document.querySelectorAll(".console-calls__button"),
+                                       function (b) { return b.getAttribute("data-contact"); });
+    if (ids.length < 2) { return; }
+    var at = ids.indexOf(state.contact.id);
+    openCall(ids[(at + step + ids.length) % ids.length], true);
   }
 
   function newCall() {
@@ -592,6 +620,7 @@
   });
   $("question-unknown").addEventListener("click", function () { sendAnswer("unknown"); });
   $("notes-save").addEventListener("click", saveNotes);
+  $("notes").addEventListener("input", autosaveNotes);
   $("jump").addEventListener("input", showJumpMatch);
   api("GET", API.replace(/contacts$/, "questions")).then(function (result) {
     if (result.ok) { allQuestions = result.data.questions; }
@@ -599,10 +628,14 @@
   $("confirm-button").addEventListener("click", function () { close("confirm"); });
   $("override-button").addEventListener("click", function () { close("override"); });
   $("new-call").addEventListener("click", newCall);
+  if ($("new-call-top")) { $("new-call-top").addEventListener("click", newCall); }
   document.querySelectorAll('input[name="red_flag"]').forEach(function (box) { box.addEventListener("change", flagChanged); });
   window.setInterval(tick, 1000);
   // Another tab may have answered: show the server's state when this tab comes back.
-  window.addEventListener("focus", function () { if (state && !busy && !changing) { openCall(state.contact.id, false); } });
+  window.addEventListener("focus", function () {
+    var typing = $("question-input").value || document.activeElement === $("notes");
+    if (state && !busy && !changing && !typing) { openCall(state.contact.id, false); }
+  });
 
   var wanted = new URLSearchParams(window.location.search).get("contact") || localStorage.getItem(STORE_KEY);
   loadCalls().then(function (calls) {
