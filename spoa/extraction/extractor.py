@@ -126,9 +126,11 @@ def _topic(doc: Doc, span: Span) -> str | None:
 
 
 class Extractor:
-    """Reads facts from one message. Safe to share between threads: the spaCy call runs under
-    a lock (a spaCy Language adds new words to its shared vocabulary as it reads, which is
-    not thread-safe); everything after it works on the message's own Doc."""
+    """Reads facts from one message. Safe to share between threads: reading a piece of text
+    runs under a lock, because a spaCy Language adds new words to its shared vocabulary (the
+    StringStore) as it reads, and looking words up while another thread adds them is not
+    safe. A message takes a few milliseconds, so the lock costs little; resolving the facts
+    afterwards works on the message's own data, outside it."""
 
     def __init__(self, nlp: spacy.Language, config):
         self.nlp = nlp
@@ -155,18 +157,18 @@ class Extractor:
         ignored: list[dict] = []
         subject = None  # who the contact is about, carried from piece to piece
         for offset, piece in chunks(text):
-            doc = self._read(piece, subject)
-            subject = doc.user_data.get(SUBJECT)
-            self._collect(doc, offset, found, ignored)
+            with self._lock:  # see the class docstring
+                doc = self._read(piece, subject)
+                subject = doc.user_data.get(SUBJECT)
+                self._collect(doc, offset, found, ignored)
         return self._finish(self._drop_contained(found), ignored, known)
 
     def _read(self, piece: str, subject: str | None) -> Doc:
-        """Run the pipeline on one piece of text (under the lock: see the class docstring)."""
-        with self._lock:
-            doc = self.nlp.make_doc(piece)
-            doc.user_data[SUBJECT] = subject
-            for _name, component in self.nlp.pipeline:
-                doc = component(doc)
+        """Run the pipeline on one piece of text."""
+        doc = self.nlp.make_doc(piece)
+        doc.user_data[SUBJECT] = subject
+        for _name, component in self.nlp.pipeline:
+            doc = component(doc)
         return doc
 
     def _collect(self, doc: Doc, offset: int, found: list[dict], ignored: list[dict]) -> None:
