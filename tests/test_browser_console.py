@@ -272,6 +272,11 @@ def test_console_has_no_serious_or_critical_accessibility_issues(console):
     page.wait_for_selector("#call-999:not([hidden])")
     page.wait_for_function(ROUTE_IS, arg="emergency")
     results.append(page.evaluate(AXE_RUN))            # a call under way, with the 999 panel
+    page.keyboard.press("Escape")
+    page.keyboard.press(".")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#readback:not([hidden])")
+    results.append(page.evaluate(AXE_RUN))            # the read-back
     problems = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
                 for result in results for v in result if v["impact"] in ("serious", "critical")]
     assert problems == []
