@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import random
 import shutil
+import subprocess
+import sys
+import textwrap
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -88,6 +91,25 @@ def test_three_thousand_evaluations_in_one_process_work_and_leave_no_session_ope
     leftovers = [(name, sid) for sid in range(first, last + 1) for name in engine._names
                  if open_state(name, str(sid)) is not None]
     assert leftovers == []
+
+
+def test_raw_durable_rules_refuses_the_1025th_open_session():
+    # In a child process: after the MemoryError durable-rules may later segfault.
+    script = textwrap.dedent("""
+        import uuid
+        from spoa import durable_adapter
+        host = durable_adapter._host()
+        name = "trap_sessions_" + uuid.uuid4().hex[:8]
+        host.register_rulesets({name: {"seen": {"all": [{"m": {"t": "probe"}}], "run": lambda c: None}}})
+        for i in range(1100):
+            try:
+                host.assert_fact(name, {"t": "probe", "sid": str(i)})
+            except MemoryError:
+                print("MemoryError at session", i)
+                break
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert "MemoryError at session 1024" in result.stdout, result.stderr[-2000:]
 
 
 def test_a_session_left_open_would_be_visible_to_the_leftover_check():
