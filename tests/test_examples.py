@@ -3,9 +3,13 @@ examples) gets the decision its author expected, and every decision validates ag
 decision schema."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from engine_helpers import assert_valid, decide_raw, examples, load_example
+from spoa.vocabulary import SCHEMA_DIR
 
 EXAMPLES = examples()
 
@@ -35,3 +39,17 @@ def test_example_decision_names_the_ruleset_and_the_rules_that_fired(path):
     assert decision["fired"], "every decision fires at least SELF-1 or a higher rule"
     for entry in decision["fired"]:
         assert entry["rule"] and entry["source"] and isinstance(entry["version"], int)
+
+
+SHARED = Path("/work/shared/protocol")
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="the shared protocol folder is not on this machine (a fresh clone)")
+def test_vendored_examples_and_schemas_match_the_shared_contract():
+    shared_examples = sorted(p.name for p in (SHARED / "examples").glob("*.json"))
+    assert [p.name for p in EXAMPLES] == shared_examples
+    for path in EXAMPLES:
+        assert json.loads(path.read_text(encoding="utf-8")) == json.loads((SHARED / "examples" / path.name).read_text(encoding="utf-8"))
+    for name in ("contact.schema.json", "decision.schema.json"):
+        vendored = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+        assert vendored == json.loads((SHARED / name).read_text(encoding="utf-8")), name
