@@ -189,6 +189,12 @@ def test_the_list_pages_25_at_a_time_newest_first(supervisor, app):
     assert 'rel="next"' not in second and 'rel="prev"' in second
 
 
+def test_a_page_past_the_end_shows_the_last_page(supervisor, seeded):
+    html = supervisor.get("/supervisor/contacts?page=99").get_data(as_text=True)
+    assert references(html) == set(seeded.values())
+    assert supervisor.get("/supervisor/contacts?page=abc").status_code == 200
+
+
 def test_paging_keeps_the_filters(supervisor, app):
     for n in range(26):
         add_contact(app, example("lonely", received_at=(T0 - timedelta(hours=n)).isoformat()))

@@ -287,6 +287,8 @@ def contact_list(session: Session, query: ListQuery, *, per_page: int = PER_PAGE
     """One page of the filtered contact list (newest first)."""
     rows, total = contacts.list_contacts(session, query.filters, page=query.page, per_page=per_page)
     pages = max(1, -(-total // per_page))
+    if query.page > pages:  # a page past the end (an old link): show the last one
+        rows, total = contacts.list_contacts(session, query.filters, page=pages, per_page=per_page)
     return ContactPage(rows=[contacts.contact_summary(row) for row in rows], total=total,
                        page=min(query.page, pages), pages=pages)
 
