@@ -289,3 +289,23 @@ def test_list_contacts_on_an_empty_day_is_empty(store):
     with store.session() as db:
         assert contacts.list_contacts(db, contacts.ContactFilter(date_from=date(2020, 1, 1),
                                                                  date_to=date(2020, 1, 2))) == ([], 0)
+
+
+def test_demo_seeds_logins_and_engine_decided_contacts_once(app):
+    from web.demo import seed_demo_if_empty
+    from web.store import audit, users
+
+    spoa = app.extensions["spoa"]
+    first = seed_demo_if_empty(spoa)
+    assert first is not None and first.contacts == 36
+    assert {role for _, role, _ in first.logins} == {"supervisor", "duty_worker", "call_handler", "admin"}
+    assert all(password in first.text() for _, _, password in first.logins)
+    assert seed_demo_if_empty(spoa) is None  # not twice
+    with spoa.store.session() as db:
+        rows, total = contacts.list_contacts(db, per_page=100)
+        assert total == 36 and {row.ruleset_version for row in rows} == {spoa.triage.ruleset.version}
+        assert {"rapid_response", "emergency", "mdt", "voluntary_sector", "self_care", "out_of_scope"} <= {
+            row.route for row in rows}
+        assert worklist.list_items(db) and audit.verify(db).ok
+        username, _, password = first.logins[0]
+        assert users.authenticate(db, username, password) is not None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from web.store.contacts import ROUTES
@@ -22,7 +23,7 @@ class ReasonForm(FlaskForm):
 
 
 class OverrideForm(FlaskForm):
-    route = SelectField("New route", choices=[(route, route.replace("_", " ")) for route in ROUTES],
+    route = SelectField("New route", choices=[SelectChoice(route, route.replace("_", " ")) for route in ROUTES],
                         validators=[DataRequired()])
     pathway = StringField("Pathway (optional)", validators=[Length(max=32)])
     reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason for the override."),
