@@ -12,8 +12,6 @@ start-up if missing (separate metadata, so the store's migrations are untouched)
 """
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +23,6 @@ from spoa.flows import UNKNOWN, AnswerError, Flows, answer_to_facts, build_quest
 from web.store import audit, contacts, worklist
 from web.store.models import Contact, FactEvent, UTCDateTime, WorklistItem
 
-log = logging.getLogger(__name__)
 
 CHANNELS = ("phone", "professional_referral")
 CALLERS = ("self", "family_friend", "unpaid_carer", "professional")
@@ -159,13 +156,6 @@ def local_time_words(moment: datetime | None, zone: str) -> str | None:
 
 # -- reading a call ---------------------------------------------------------------------------
 
-@dataclass
-class Call:
-    """What the console shows for one open (or just closed) contact."""
-
-    state: dict
-
-
 def _call_row(session: Session, contact_id: str) -> dict | None:
     row = session.execute(select(console_calls).where(console_calls.c.contact_id == contact_id)).mappings().first()
     return dict(row) if row else None
@@ -210,7 +200,7 @@ def _answers(flows: Flows, events: list[FactEvent], config: Any = None) -> list[
     return answers
 
 
-def _why(flows: Flows, decision: dict) -> list[dict]:
+def _why(flows: Flows, decision: dict, config: Any = None) -> list[dict]:
     """Each fired rule in plain words, the ones that decided first."""
     rules = []
     for fired in decision.get("fired") or []:
@@ -219,7 +209,7 @@ def _why(flows: Flows, decision: dict) -> list[dict]:
             "rule": fired.get("rule"), "version": fired.get("version"), "title": fired.get("title"),
             "source": fired.get("source"), "role": fired.get("role"),
             "decided": fired.get("role") not in ("outranked",) and not str(fired.get("role", "")).startswith("derived"),
-            "because": [fact_words(flows, f, v) for f, v in matched.items()],
+            "because": [fact_words(flows, f, v, config) for f, v in matched.items()],
             "unknown": [fact_question(flows, f) for f in fired.get("unknown") or []],
         })
     rules.sort(key=lambda r: (not r["decided"], str(r["role"]).startswith("outranked")))
@@ -234,7 +224,8 @@ def _emergency(decision: dict, facts: dict, flows: Flows) -> dict:
             "script": script if active else [], "pathway": decision.get("pathway") if active else None}
 
 
-def _view(flows: Flows, contact: Contact, decision: dict, facts: dict, now: datetime, zone: str) -> dict:
+def _view(flows: Flows, contact: Contact, decision: dict, facts: dict, now: datetime, zone: str,
+          config: Any = None) -> dict:
     target = decision.get("response_target")
     delta = worklist.parse_duration(target)
     due = contact.received_at + delta if delta is not None else None
@@ -255,7 +246,7 @@ def _view(flows: Flows, contact: Contact, decision: dict, facts: dict, now: date
         "review_required": bool(decision.get("review_required")),
         "review_reasons": decision.get("review_reasons") or [],
         "missing": [{"fact": f, "text": fact_question(flows, f)} for f in decision.get("missing") or []],
-        "why": _why(flows, decision),
+        "why": _why(flows, decision, config),
         "ruleset_version": decision.get("ruleset_version"),
         "emergency": _emergency(decision, facts, flows),
     }
@@ -270,8 +261,7 @@ def _close_blockers(decision: dict, facts: dict) -> list[str]:
     return []
 
 
-def readback(flows: Flows, contact: Contact, decision: dict, route: str, pathway: str | None, zone: str,
-             now: datetime) -> dict:
+def readback(contact: Contact, decision: dict, route: str, pathway: str | None, zone: str) -> dict:
     """What the handler reads back to the caller: what happens next, by when, safety-netting."""
     same = route == decision.get("route")
     target = decision.get("response_target") if same else None
@@ -319,12 +309,12 @@ def call_state(session: Session, triage, contact_id: str, *, now: datetime, zone
         "facts": facts,
         "answers": _answers(flows, events, getattr(triage, "config", None)),
         "decision": decision,
-        "view": _view(flows, contact, decision, facts, now, zone),
+        "view": _view(flows, contact, decision, facts, now, zone, getattr(triage, "config", None)),
         "question": question.to_dict() if question is not None and contact.status == "open" else None,
         "notes": row.get("notes") or "",
         "close_blockers": _close_blockers(decision, facts),
         "worklist_item": worklist.item_dict(item, now) if item is not None else None,
-        "readback": readback(flows, contact, decision, route, contact.pathway, zone, now),
+        "readback": readback(contact, decision, route, contact.pathway, zone),
     }
     return state
 
