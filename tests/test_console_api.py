@@ -275,6 +275,19 @@ def test_bad_answers_get_422_naming_the_field(handler, body, field):
     assert response.get_json()["field"] == field
 
 
+def test_an_age_typed_in_words_is_read(handler):
+    state = answer_until(handler, start(handler), FALL_CALL, stop="age")
+    state = answer(handler, state, "ninety-one")
+    assert state["facts"]["age"] == 91
+
+
+def test_an_impossible_age_in_words_is_refused(handler):
+    state = answer_until(handler, start(handler), FALL_CALL, stop="age")
+    response = post(handler, f"{API}/{state['contact']['id']}/answer",
+                    {"question": "age", "answer": "two hundred", "ask": ["age"]})
+    assert response.status_code == 422 and response.get_json()["field"] == "age"
+
+
 def test_bad_start_gets_422(handler):
     response = post(handler, API, {"channel": "carrier_pigeon"})
     assert response.status_code == 422 and response.get_json()["field"] == "channel"

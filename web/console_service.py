@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Column, MetaData, String, Table, Text, select
 from sqlalchemy.orm import Session
 
-from spoa.flows import UNKNOWN, AnswerError, Flows, answer_to_facts, build_question, next_question
+from spoa.flows import (UNKNOWN, AnswerError, Flows, answer_to_facts, build_question, next_question,
+                        parse_answer)
 from web.store import audit, contacts, worklist
 from web.store.models import Contact, FactEvent, UTCDateTime, WorklistItem
 
@@ -414,13 +415,25 @@ def answer_question(session: Session, triage, contact_id: str, question_id: Any,
     try:
         facts = answer_to_facts(question, answer, triage.config)
     except AnswerError as error:
-        raise ConsoleError(str(error), field=question_id) from None
+        # Typed words ("ninety", "yeah she did") are read as a caller's words would be.
+        facts = _words_answer(question, answer, triage.config)
+        if facts is None:
+            raise ConsoleError(str(error), field=question_id) from None
     if not change:
         known = contacts.current_facts(session, contacts.normalise_reference(contact_id))
         facts = {name: value for name, value in facts.items() if name not in known}
         if not facts:
             return current_outcome(session, triage, contact_id, handler=handler)
     return set_facts(session, triage, contact_id, facts, handler=handler, role=role, now=now)
+
+
+def _words_answer(question, answer: Any, config: Any) -> dict | None:  # noqa: ANN001
+    if not isinstance(answer, str):
+        return None
+    try:
+        return parse_answer(question, answer, config)
+    except AnswerError as error:
+        raise ConsoleError(str(error), field=question.id) from None
 
 
 def current_outcome(session: Session, triage, contact_id: str, *, handler: str) -> contacts.Outcome:
