@@ -195,6 +195,12 @@ def test_openapi_document_describes_every_api_route(app, client):
     assert "chest_pain" in document["components"]["schemas"]["Facts"]["properties"]
 
 
+def test_openapi_document_is_valid_openapi_3_1(client):
+    from openapi_spec_validator import validate
+
+    validate(client.get("/api/openapi.json").get_json())
+
+
 def test_unknown_api_path_is_a_json_404(client):
     response = client.get("/api/nothing-here")
     assert response.status_code == 404 and response.get_json()["error"] == "not_found"
