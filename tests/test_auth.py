@@ -176,3 +176,41 @@ def test_unknown_role_is_refused_by_the_cli(monkeypatch, tmp_path):
 
     result = CliRunner().invoke(cli, ["users", "add", "sam", "--role", "boss", "--password-stdin"], input="x\n")
     assert result.exit_code == 2 and "boss" in result.output
+
+
+def test_supervisor_records_an_override_through_the_audit_form(app, client_as, service_headers):
+    client = app.test_client()
+    fall = {"facts": {"age": 90, "locality": "swale", "fallen": True, "fall_injury": "none"}}
+    contact_id = client.post("/api/contacts", json=fall, headers=service_headers).get_json()["id"]
+    supervisor = client_as("supervisor")
+    page = supervisor.get(f"/audit/contacts/{contact_id}")
+    assert page.status_code == 200 and "UCR-1" in page.get_data(as_text=True)
+    token = csrf_token(supervisor, f"/audit/contacts/{contact_id}")
+    refused = supervisor.post(f"/audit/contacts/{contact_id}/override",
+                              data={"csrf_token": token, "route": "mdt", "reason": ""}, follow_redirects=True)
+    assert "Give a reason" in refused.get_data(as_text=True)
+    supervisor.post(f"/audit/contacts/{contact_id}/override",
+                    data={"csrf_token": token, "route": "mdt", "reason": "Known to the locality team"})
+    record = supervisor.get(f"/api/contacts/{contact_id}").get_json()
+    assert record["route"] == "mdt" and record["reviews"][-1]["reason"] == "Known to the locality team"
+
+
+def test_duty_worker_returns_an_item_through_the_worklist_form(app, client_as, service_headers):
+    client = app.test_client()
+    lonely = {"facts": {"age": 80, "locality": "swale", "lonely_or_isolated": True}}
+    client.post("/api/contacts", json=lonely, headers=service_headers)
+    duty = client_as("duty_worker")
+    item = duty.get("/api/worklist").get_json()["items"][0]
+    token = csrf_token(duty, "/worklist/")
+    duty.post(f"/worklist/{item['id']}/return", data={"csrf_token": token, "reason": "Has a befriender"})
+    assert duty.get("/api/worklist").get_json()["items"] == []
+    forged = duty.post(f"/worklist/{item['id']}/accept", data={})  # no CSRF token
+    assert forged.status_code == 400
+
+
+def test_idle_staff_session_gets_a_json_401_from_the_api(client_as):
+    supervisor = client_as("supervisor")
+    with supervisor.session_transaction() as session:
+        session["last_seen"] = time.time() - 31 * 60
+    response = supervisor.get("/api/contacts")
+    assert response.status_code == 401 and "timed out" in response.get_json()["message"]
