@@ -69,7 +69,7 @@ bench-api: setup
 
 # The call-handler console in headless Chromium: answer-to-decision p50/p95, questions per example.
 bench-console: setup system-deps
-	$(BIN)/python bench/bench_console.py
+	$(BIN)/python bench/bench_console.py --out bench/results/bench_console.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

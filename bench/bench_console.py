@@ -8,6 +8,7 @@
    example doesn't say) until it has no more, and whether the decision then matches.
 
     .venv/bin/python bench/bench_console.py [--calls 6] [--answers 20] [--screenshot /tmp/console.png]
+                                            [--out bench/results/bench_console.json]
 """
 from __future__ import annotations
 
@@ -207,6 +208,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=6)
     parser.add_argument("--answers", type=int, default=20, help="answers per call before closing")
     parser.add_argument("--screenshot", default=None, help="save a mid-call screenshot (999 panel) here")
+    parser.add_argument("--out", default=None, help="also write the figures as JSON to this file")
     args = parser.parse_args()
     from werkzeug.serving import make_server
 
@@ -233,6 +235,12 @@ def main() -> int:
     print(f"  median {statistics.median(r['questions'] for r in rows):.0f} questions, route settled after a median "
           f"{statistics.median(r['reached'] or 0 for r in rows):.0f}; "
           f"{sum(r['matches'] for r in rows)}/{len(rows)} reach the expected decision")
+    if args.out:
+        figures = {"answer_to_screen_ms": {"p50": round(statistics.median(samples)),
+                                           "p95": round(percentile(samples, 0.95)), "max": round(max(samples)),
+                                           "answers": len(samples), "calls": args.calls, "database": "sqlite"},
+                   "examples": rows}
+        Path(args.out).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
