@@ -321,11 +321,14 @@ def test_duty_worker_cannot_open_the_console(client_as, staff_json):
     assert worker.get(API).status_code == 403
 
 
-def test_supervisor_may_view_but_not_take_calls(client_as, staff_json, handler):
+def test_supervisor_may_view_but_not_take_calls(client_as, staff_json, handler, app):
     state = start(handler)
     supervisor = client_as("supervisor")
     assert supervisor.get("/console/").status_code == 200
     assert supervisor.get(f"{API}/{state['contact']['id']}").status_code == 200
+    with app.extensions["spoa"].store.session() as db:
+        views = db.query(AuditEntry).filter_by(target=state["contact"]["id"], action="contact.view").all()
+    assert [(v.actor, v.details) for v in views] == [(supervisor.username, {"via": "console"})]
     assert supervisor.post(API, json={"channel": "phone"}, headers=staff_json(supervisor)).status_code == 403
 
 

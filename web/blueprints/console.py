@@ -22,7 +22,7 @@ from spoa.flows import build_question
 from web import console_service as console
 from web.bootstrap import services
 from web.security import api_auth, current_actor, roles_required
-from web.store import StoreUnavailable, contacts
+from web.store import StoreUnavailable, audit, contacts
 from web.store.contacts import ContactNotFound, ReviewError
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -259,7 +259,13 @@ def get_call(contact_id: str):
             owner = console.started_by(db, contact_id)
         if owner != name:
             raise console.ConsoleError("This is not one of your calls.", field="contact", status=403)
-    return jsonify(_state(contact_id))
+        return jsonify(_state(contact_id))
+    state = _state(contact_id)
+    # A supervisor or admin looking at someone's call is recorded (the handler's own reloads aren't).
+    spoa = services()
+    spoa.store.run(lambda db: audit.append(db, actor=name, actor_role=role, action="contact.view",
+                                           target=state["contact"]["id"], details={"via": "console"}, at=spoa.now()))
+    return jsonify(state)
 
 
 @bp.post("/api/contacts/<contact_id>/answer")
