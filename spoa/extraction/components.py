@@ -14,10 +14,12 @@ from pathlib import Path
 
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.schemas import validate_token_pattern
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from spoa.extraction.patterns_file import CONTEXTS, PATTERNS_DIR, Pattern, expand, load_context, load_patterns
+from spoa.extraction.patterns_file import (CONTEXTS, PATTERNS_DIR, Pattern, PatternError, expand, load_context,
+                                          load_patterns, template_parts)
 
 FACT_SPANS = "spoa_facts"
 NEGATED = "spoa_negated"
@@ -30,13 +32,71 @@ for _context in CONTEXTS:
         Span.set_extension(f"spoa_{_context}", default=False)
 
 
+# Contractions written apart in templates ("i 'm", "has n't") are read as spaCy reads them in
+# running text, where "'m" is a token with the norm "am" (alone, spaCy splits "'m" in two).
+CLITIC_NORMS = {"'s": "'s", "'m": "am", "'ve": "have", "'re": "are", "'ll": "will", "'d": "'d", "n't": "not"}
+
+
+def norms_of(nlp: Language, text: str, cache: dict[str, list[str]] | None = None) -> list[str]:
+    """The NORMs of a phrase's tokens, as they are in running text."""
+    cache = {} if cache is None else cache
+    norms = []
+    for word in text.split():
+        if word not in cache:
+            lowered = word.lower()
+            cache[word] = ([CLITIC_NORMS[lowered]] if lowered in CLITIC_NORMS
+                           else [token.norm_ for token in nlp.make_doc(word)])
+        norms.extend(cache[word])
+    return norms
+
+
+def phrase_doc(nlp: Language, text: str, cache: dict[str, list[str]] | None = None) -> Doc:
+    """A Doc for PhraseMatcher(attr="NORM") whose norms are those of running text."""
+    norms = norms_of(nlp, text, cache)
+    doc = Doc(nlp.vocab, words=norms)
+    for token, norm in zip(doc, norms):
+        token.norm_ = norm
+    return doc
+
+
+def token_patterns(nlp: Language, template: str, cache: dict | None = None) -> list[list[dict]] | None:
+    """spaCy Matcher patterns matching exactly the phrases a template stands for: a choice of
+    single words is one token (NORM IN [...], optional if a choice is empty); only choices
+    with longer options multiply the patterns. None for a template with a choice glued to a
+    word ("stop{ping|}"), which is matched as whole phrases."""
+    parts = template_parts(template)
+    if parts is None:
+        return None
+    slots: list[list[list[dict]]] = []
+    for part in parts:
+        if isinstance(part, str):
+            slots.extend([[{"NORM": norm}]] for norm in norms_of(nlp, part, cache))
+            continue
+        options = [norms_of(nlp, option, cache) for option in part]
+        words = sorted({option[0] for option in options if len(option) == 1})
+        longer = list(dict.fromkeys(tuple(option) for option in options if len(option) > 1))
+        optional = any(not option for option in options)
+        one = {"NORM": {"IN": words}} if len(words) > 1 else {"NORM": words[0]} if words else None
+        if one is not None and optional and not longer:
+            slots.append([[{**one, "OP": "?"}]])
+            continue
+        alternatives = ([[one]] if one else []) + [[{"NORM": norm} for norm in option] for option in longer]
+        slots.append(alternatives + ([[]] if optional else []))
+    patterns = []
+    for combination in itertools.product(*slots):
+        pattern = [token for tokens in combination for token in tokens]
+        if any("OP" not in token for token in pattern):
+            patterns.append(pattern)
+    return patterns
+
+
 def place_pattern(place: str) -> Pattern:
     return Pattern(id=f"locality.{place.lower().replace(' ', '_')}", sets={"locality": "place"},
                    phrases=(place,), value_from="place")
 
 
 def _norms(nlp: Language, phrases) -> list[tuple[str, ...]]:
-    return [tuple(token.norm_ for token in nlp.make_doc(phrase)) for phrase in phrases]
+    return [tuple(norms_of(nlp, phrase)) for phrase in phrases]
 
 
 class FactMatcher:
@@ -46,12 +106,30 @@ class FactMatcher:
         self.patterns = {pattern.id: pattern for pattern in patterns}
         self.phrases = PhraseMatcher(nlp.vocab, attr="NORM")
         self.places = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.tokens = Matcher(nlp.vocab)
+        cache: dict[str, list[str]] = {}
+        # patterns compiled from templates are well formed by construction, and spaCy's
+        # per-pattern validation would take most of the start-up; hand-written ones are checked
+        self.tokens = Matcher(nlp.vocab, validate=False)
         for pattern in patterns:
-            if pattern.phrases:
-                self.phrases.add(pattern.id, list(nlp.tokenizer.pipe(pattern.phrases)))
-            if pattern.tokens:
-                self.tokens.add(pattern.id, [list(tokens) for tokens in pattern.tokens], greedy="LONGEST")
+            compiled, phrases = [], []
+            for template in pattern.phrases:
+                # Each way costs start-up time: a token pattern about 30 times a phrase. Both
+                # match the same phrases; take the cheaper.
+                as_tokens = token_patterns(nlp, template, cache)
+                as_phrases = expand(template)
+                if as_tokens is not None and 30 * len(as_tokens) < len(as_phrases):
+                    compiled.extend(as_tokens)
+                else:
+                    phrases.extend(phrase_doc(nlp, phrase, cache) for phrase in as_phrases)
+            if phrases:
+                self.phrases.add(pattern.id, phrases)
+            for tokens in pattern.tokens:
+                errors = validate_token_pattern(list(tokens))
+                if errors:
+                    raise PatternError(f"pattern {pattern.id}: bad token pattern: {'; '.join(errors)}")
+                compiled.append(list(tokens))
+            if compiled:
+                self.tokens.add(pattern.id, compiled, greedy="LONGEST")
         for place in places:
             pattern = place_pattern(place)
             self.patterns[pattern.id] = pattern
@@ -134,27 +212,27 @@ class ContextMarker:
     def __init__(self, nlp: Language, context: dict):
         negation = context["negation"]
         self.negation_window = int(negation.get("window", 5))
-        self.negation_norms = {token.norm_ for phrase in negation["preceding_negations"] + negation["following_negations"]
-                               for token in nlp.make_doc(phrase) if len(nlp.make_doc(phrase)) == 1}
+        self.negation_norms = {norms_of(nlp, phrase)[0] for phrase in negation["preceding_negations"]
+                               + negation["following_negations"] if len(norms_of(nlp, phrase)) == 1}
         self.groups = context["triggers"]
         self.matcher = PhraseMatcher(nlp.vocab, attr="NORM")
         for index, group in enumerate(self.groups):
-            self.matcher.add(f"T{index}", [nlp.make_doc(p) for phrase in group["phrases"] for p in expand(phrase)])
-            pseudo = [nlp.make_doc(p) for phrase in group.get("pseudo", []) for p in expand(phrase)]
+            self.matcher.add(f"T{index}", [phrase_doc(nlp, p) for phrase in group["phrases"] for p in expand(phrase)])
+            pseudo = [phrase_doc(nlp, p) for phrase in group.get("pseudo", []) for p in expand(phrase)]
             if pseudo:
                 self.matcher.add(f"P{index}", pseudo)
-        self.matcher.add("BREAK", [nlp.make_doc(p) for p in context["clause_breaks"]])
-        self.matcher.add("CURRENT", [nlp.make_doc(p) for p in context["current"]])
+        self.matcher.add("BREAK", [phrase_doc(nlp, p) for p in context["clause_breaks"]])
+        self.matcher.add("CURRENT", [phrase_doc(nlp, p) for p in context["current"]])
         people = context["people"]
         relations = people["relations"]
         self.people = PhraseMatcher(nlp.vocab, attr="NORM")
-        self.people.add("my", [nlp.make_doc(f"{owner} {r}") for owner in ("my", "our") for r in relations])
-        self.people.add("other", [nlp.make_doc(f"{owner} {r}") for owner in ("her", "his", "their", "your")
+        self.people.add("my", [phrase_doc(nlp, f"{owner} {r}") for owner in ("my", "our") for r in relations])
+        self.people.add("other", [phrase_doc(nlp, f"{owner} {r}") for owner in ("her", "his", "their", "your")
                                   for r in relations])
-        self.people.add("bare", [nlp.make_doc(r) for r in relations])
-        self.people.add("possessive", [nlp.make_doc(f"{r} 's {thing}") for r in relations
+        self.people.add("bare", [phrase_doc(nlp, r) for r in relations])
+        self.people.add("possessive", [phrase_doc(nlp, f"{r} 's {thing}") for r in relations
                                        for thing in people["possessed"]])
-        self.people.add("pronoun", [nlp.make_doc(p) for p in people["pronouns"]])
+        self.people.add("pronoun", [phrase_doc(nlp, p) for p in people["pronouns"]])
 
     def _scopes(self, doc: Doc, matches) -> dict[str, list[int]]:
         """For each token, the id of its sentence, clause and historical clause."""

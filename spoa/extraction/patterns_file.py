@@ -49,7 +49,7 @@ class PatternError(ValueError):
 class Pattern:
     id: str
     sets: dict[str, Any]
-    phrases: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()  # templates, as written ("{pain|pains} in {his|her} chest")
     tokens: tuple[tuple[dict, ...], ...] = ()
     negation: str = "flip"
     when_negated: dict[str, Any] = field(default_factory=dict)
@@ -75,6 +75,31 @@ def expand(phrase: str) -> list[str]:
         raise PatternError(f"unmatched '{phrase[end]}' in {phrase!r}")
     expanded = dict.fromkeys(" ".join(option.split()) for option in options)
     return [text for text in expanded if text]
+
+
+def template_parts(template: str) -> list[str | list[str]] | None:
+    """The template as literal text and choices (each choice's options expanded), or None
+    where a choice is glued to a word ("stop{ping|}"): only whole expansion reads that."""
+    parts: list[str | list[str]] = []
+    i = 0
+    while i < len(template):
+        if template[i] == "{":
+            options, end = _choice(template, i + 1)
+            before = template[i - 1] if i else " "
+            after = template[end] if end < len(template) else " "
+            if not (before.isspace() and after.isspace()):
+                return None
+            parts.append([" ".join(option.split()) for option in options])
+            i = end
+        else:
+            end = i
+            while end < len(template) and template[end] not in "{|}":
+                end += 1
+            if end < len(template) and template[end] != "{":
+                raise PatternError(f"unmatched '{template[end]}' in {template!r}")
+            parts.append(template[i:end])
+            i = end
+    return parts
 
 
 def _sequence(text: str, i: int) -> tuple[list[str], int]:
@@ -156,7 +181,9 @@ def _pattern(raw: dict, schemas: dict[str, dict], where: str) -> Pattern:
         if bad:
             raise PatternError(f"{where}: unknown contexts {sorted(bad)} in {key}")
     drop = (DEFAULT_DROP - set(raw.get("keep_in", []))) | set(raw.get("drop_in", []))
-    phrases = tuple(text for phrase in raw.get("phrases", []) for text in expand(str(phrase)))
+    phrases = tuple(str(phrase) for phrase in raw.get("phrases", []))
+    for phrase in phrases:
+        template_parts(phrase)  # a malformed template fails here, at load
     return Pattern(
         id=str(raw["id"]),
         sets=dict(raw["set"]),
