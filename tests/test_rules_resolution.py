@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import copy
 
-from engine_helpers import NOW, contact, decide, decide_raw, fired, get_triage
+from engine_helpers import NOW, RULES_DIR, contact, decide, decide_raw, fired, get_triage
+from spoa.config import config_from_mapping
+from spoa.decide import decide as decide_with
+from spoa.ruleset import load_ruleset
+
+contact_data = contact
 
 
 def test_out_of_scope_beats_every_route_but_emergency():
@@ -66,3 +71,49 @@ def test_same_contact_twice_gets_the_same_decision_and_is_not_changed():
     frozen = copy.deepcopy(parsed)
     service.decide(parsed, NOW)
     assert parsed == frozen, "decide does not change the contact it is given"
+
+
+# --- configuration, not constants --------------------------------------------------------------
+
+def ruleset_with(**changes):
+    """The shipped rules compiled against config.yml with some settings changed."""
+    service = get_triage()
+    data = {**service.config.data, **changes}
+    config = config_from_mapping(data, service.config.path)
+    return load_ruleset(RULES_DIR, config, service.directory)
+
+
+def test_kent_four_hour_rapid_response_target_comes_from_configuration():
+    kent = ruleset_with(response_targets={**get_triage().config.data["response_targets"], "ucr": "PT4H"})
+    contact = get_triage().parse_contact(contact_data(fallen=True, fall_injury="none"))
+    decision = decide_with(contact, kent, NOW)
+    assert (decision["route"], decision["pathway"], decision["response_target"]) == ("rapid_response", "ucr", "PT4H")
+    assert decision["ruleset_version"] == kent.version != get_triage().ruleset.version
+
+
+def test_configured_ucr_hours_decide_the_out_of_hours_advice():
+    nine_to_five = ruleset_with(ucr_hours={"days": ["mon", "tue", "wed", "thu", "fri"], "start": "09:00", "end": "17:00"})
+    service = get_triage()
+    thursday_6pm = service.parse_contact(contact_data(catheter_problem=True, received_at="2026-11-26T18:00:00Z"))
+    saturday_noon = service.parse_contact(contact_data(catheter_problem=True, received_at="2026-11-28T12:00:00Z"))
+    thursday_noon = service.parse_contact(contact_data(catheter_problem=True, received_at="2026-11-26T12:00:00Z"))
+    for contact, closed in ((thursday_6pm, True), (saturday_noon, True), (thursday_noon, False)):
+        advice = decide_with(contact, nine_to_five, NOW)["advice"]
+        assert any("Outside those hours" in line for line in advice) is closed
+    assert not any("Outside those hours" in line for line in decide_with(thursday_6pm, service.ruleset, NOW)["advice"])
+
+
+def test_the_ruleset_version_covers_the_settings_the_rules_read_and_no_others():
+    base = ruleset_with().version
+    assert ruleset_with(service_name="Somewhere else").version == base
+    localities = dict(get_triage().config.data["localities"])
+    localities.pop("swale")
+    assert ruleset_with(localities=localities).version != base
+
+
+def test_a_locality_removed_from_configuration_is_out_of_area():
+    localities = {k: v for k, v in get_triage().config.data["localities"].items() if k != "swale"}
+    without_swale = ruleset_with(localities=localities)
+    contact = get_triage().parse_contact(contact_data(locality="swale", lonely_or_isolated=True))
+    assert decide_with(contact, without_swale, NOW)["route"] == "out_of_scope"
+    assert decide_with(contact, get_triage().ruleset, NOW)["route"] == "voluntary_sector"
