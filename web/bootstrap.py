@@ -43,9 +43,14 @@ def bootstrap(settings: Mapping[str, Any]) -> Services:
                               flows_dir=settings["SPOA_FLOWS_DIR"])
     store = settings.get("SPOA_STORE") or Store(settings["DATABASE_URL"], schema=settings.get("DATABASE_SCHEMA"),
                                                  pool_size=int(settings.get("DATABASE_POOL_SIZE", 10)))
+    dialogue = settings.get("SPOA_DIALOGUE")
+    if dialogue is None:
+        from web.dialogue_client import RasaClient
+
+        dialogue = RasaClient.from_settings(settings)  # RASA_URL, default http://127.0.0.1:5005
     return Services(config=triage.config, triage=triage, store=store,
                     clock=settings.get("SPOA_CLOCK") or utc_now,
-                    extractor=settings.get("SPOA_EXTRACTOR"), dialogue=settings.get("SPOA_DIALOGUE"))
+                    extractor=settings.get("SPOA_EXTRACTOR"), dialogue=dialogue)
 
 
 def services() -> Services:

@@ -52,7 +52,7 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
     environ = os.environ if environ is None else environ
     settings: dict[str, Any] = {}
     for key in ("SECRET_KEY", "SPOA_SERVICE_TOKEN", "DATABASE_URL", "RATELIMIT_STORAGE_URI", "DATABASE_SCHEMA",
-                "HOST"):
+                "HOST", "RASA_URL"):
         if environ.get(key):
             settings[key] = environ[key]
     for key in ("PORT", "SPOA_THREADS"):

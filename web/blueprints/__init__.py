@@ -18,6 +18,7 @@ BLUEPRINTS = [
     "web.blueprints.audit_pages", "web.blueprints.worklist_pages",  # NHS-styled /supervisor and /duty pages
     "web.blueprints.console",   # call handlers: guided triage on the phone (/console)
     "web.blueprints.dialogue_api",  # the chat's Rasa action server: one dialogue turn (/api/dialogue)
+    "web.blueprints.chat",      # residents: the web chat page, relayed to Rasa, with a guided-form fallback (/chat)
 ]
 
 

@@ -1,0 +1,397 @@
+/* The resident chat page (/chat): sends messages to the app and shows what comes back.
+ *
+ * The app relays each message to the chat assistant (Rasa). If the assistant is unavailable
+ * the app answers {"fallback": true, ...} and this page switches to a guided form, one
+ * question at a time, carrying on with the same contact. Either way an outcome ends on the
+ * same panel; a 999 outcome shows the "Call 999 now" panel at once and moves focus to it.
+ * Nothing said is kept in the browser. The Content-Security-Policy forbids inline script, so
+ * all behaviour lives here.
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("chat");
+  if (!root) { return; }
+  document.body.classList.add("js-enabled", "nhsuk-frontend-supported");
+
+  var MESSAGE_URL = root.getAttribute("data-message-url");
+  var FORM_URL = root.getAttribute("data-form-url");
+  var TOKEN = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var EXCLUSIVE = ["none", "unknown"];   // "None of these" and "I don't know" stand alone
+
+  var mode = "chat";        // "chat" (through the assistant) or "form" (the guided form)
+  var contactId = null;
+  var question = null;      // the guided form's question on screen
+  var busy = false;
+
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "class") { node.className = attrs[name]; } else { node.setAttribute(name, attrs[name]); }
+    });
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
+
+  function hidden(node, value) { if (value) { node.setAttribute("hidden", ""); } else { node.removeAttribute("hidden"); } }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Accept": "application/json", "Content-Type": "application/json", "X-CSRFToken": TOKEN},
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; })
+        .then(function (data) { return {ok: response.ok, status: response.status, data: data}; });
+    }, function () {
+      return {ok: false, status: 0, data: {message: "There is no connection just now. Check your internet and try again."}};
+    });
+  }
+
+  function errorText(result) {
+    return (result.data && result.data.message) || "Something went wrong. Please try again.";
+  }
+
+  // -- the conversation -------------------------------------------------------------------
+
+  function addMessage(who, text) {
+    var item = el("li", {"class": "chat-message chat-message--" + who});
+    item.appendChild(el("span", {"class": "chat-message__who"}, who === "user" ? "You" : "Assistant"));
+    item.appendChild(el("p", {"class": "chat-message__text"}, text));
+    $("chat-messages").appendChild(item);
+    var log = $("chat-log");
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function typing(on) {
+    hidden($("chat-typing"), !on);
+    $("chat-typing-text").textContent = on ? "The assistant is replying" : "";
+    root.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  function showInputError(message) {
+    var group = $("chat-group"), error = $("chat-error"), input = $("chat-input");
+    clear(error);
+    if (message) {
+      error.appendChild(el("span", {"class": "nhsuk-u-visually-hidden"}, "Error: "));
+      error.appendChild(document.createTextNode(message));
+    }
+    hidden(error, !message);
+    group.classList.toggle("nhsuk-form-group--error", !!message);
+    input.classList.toggle("nhsuk-input--error", !!message);
+    input.setAttribute("aria-describedby", message ? "chat-hint chat-error" : "chat-hint");
+  }
+
+  function quickReplies(buttons, takeFocus) {
+    var box = $("quick-replies");
+    clear(box);
+    (buttons || []).forEach(function (button) {
+      var node = el("button", {"type": "button", "class": "nhsuk-button nhsuk-button--secondary chat-quick__button"},
+                    button.title);
+      node.addEventListener("click", function () { send({payload: button.payload}, button.title); });
+      box.appendChild(node);
+    });
+    hidden(box, !box.firstChild);
+    if (takeFocus) {
+      (box.firstChild || $("chat-input")).focus();
+    }
+  }
+
+  function optionButtons(options) {
+    return (options || []).map(function (option) {
+      return {title: String(option.label), payload: String(option.value)};
+    });
+  }
+
+  function send(body, shown) {
+    if (busy) { return; }
+    var fromQuickReply = document.activeElement && document.activeElement.classList.contains("chat-quick__button");
+    busy = true;
+    showInputError(null);
+    addMessage("user", shown);
+    quickReplies([], false);
+    if (fromQuickReply) { $("chat-input").focus(); }   // the button pressed is gone: keep focus in the chat
+    typing(true);
+    post(MESSAGE_URL, body).then(function (result) {
+      typing(false);
+      busy = false;
+      if (!result.ok) {
+        showInputError(errorText(result));
+        if (body.text !== undefined) { $("chat-input").value = body.text; }   // nothing typed is lost
+        $("chat-input").focus();
+        return;
+      }
+      var data = result.data;
+      contactId = data.contact_id || contactId;
+      if (data.fallback) { startGuidedForm(data); return; }
+      var buttons = [];
+      (data.messages || []).forEach(function (message) {
+        if (message.text) { addMessage("bot", message.text); }
+        if (message.buttons && message.buttons.length) { buttons = message.buttons; }
+      });
+      if (!buttons.length && data.question) { buttons = optionButtons(data.question.options); }
+      if (data.outcome) {
+        showOutcome(data.outcome);
+      } else {
+        quickReplies(buttons, fromQuickReply);
+      }
+    });
+  }
+
+  $("chat-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var input = $("chat-input");
+    var text = input.value.trim();
+    if (!text) {
+      showInputError("Type a message, for example what has happened and who it is about.");
+      input.focus();
+      return;
+    }
+    input.value = "";
+    send({text: text}, text);
+  });
+
+  $("chat-restart").addEventListener("click", function () { window.location.reload(); });
+
+  // -- the guided form (the assistant is unavailable) -------------------------------------
+
+  function startGuidedForm(data) {
+    mode = "form";
+    root.setAttribute("data-mode", "form");
+    hidden($("chat-form"), true);
+    hidden($("quick-replies"), true);
+    hidden($("guided"), false);
+    if (data.outcome) { showOutcome(data.outcome); return; }
+    if (data.question) {
+      renderQuestion(data.question);
+      $("guided-heading").focus();
+    }
+  }
+
+  function inputName(kind) { return kind === "checklist" || kind === "multi" ? "checkbox" : "radio"; }
+
+  function choiceItem(type, index, option, exclusive) {
+    var prefix = type === "checkbox" ? "nhsuk-checkboxes" : "nhsuk-radios";
+    var id = "answer-" + index;
+    var item = el("div", {"class": prefix + "__item"});
+    var input = el("input", {"class": prefix + "__input", "id": id, "name": "answer", "type": type,
+                             "value": String(index)});
+    if (exclusive) { input.setAttribute("data-exclusive", "true"); }
+    item.appendChild(input);
+    item.appendChild(el("label", {"class": "nhsuk-label " + prefix + "__label", "for": id}, option.label));
+    return item;
+  }
+
+  function renderQuestion(q) {
+    question = q;
+    addMessage("bot", q.text);
+    var group = $("guided-group");
+    clear(group);
+    group.className = "nhsuk-form-group";
+    var hintId = "guided-hint", errorId = "guided-error";
+    var hint = el("div", {"class": "nhsuk-hint", "id": hintId}, q.why || "");
+    var error = el("p", {"class": "nhsuk-error-message", "id": errorId, "hidden": ""});
+    var openAnswer = q.kind === "number" || q.kind === "text";
+    hidden($("guided-unknown"), !openAnswer);
+    if (openAnswer) {
+      group.appendChild(el("label", {"class": "nhsuk-label nhsuk-label--m", "for": "answer-text", "id": "guided-question"},
+                           q.text));
+      group.appendChild(hint);
+      group.appendChild(error);
+      var input = el("input", {"class": "nhsuk-input" + (q.kind === "number" ? " nhsuk-input--width-4" : ""),
+                               "id": "answer-text", "name": "answer", "type": "text", "autocomplete": "off",
+                               "aria-describedby": hintId});
+      if (q.kind === "number") { input.setAttribute("inputmode", "numeric"); }
+      if (q.kind === "number" && q.unit) {
+        var wrapper = el("div", {"class": "nhsuk-input-wrapper"});
+        wrapper.appendChild(input);
+        wrapper.appendChild(el("div", {"class": "nhsuk-input__suffix", "aria-hidden": "true"}, q.unit));
+        group.appendChild(wrapper);
+      } else {
+        group.appendChild(input);
+      }
+      return;
+    }
+    var type = inputName(q.kind);
+    var fieldset = el("fieldset", {"class": "nhsuk-fieldset", "aria-describedby": hintId});
+    var legend = el("legend", {"class": "nhsuk-fieldset__legend nhsuk-fieldset__legend--m"});
+    legend.appendChild(el("h3", {"class": "nhsuk-fieldset__heading", "id": "guided-question", "tabindex": "-1"}, q.text));
+    fieldset.appendChild(legend);
+    fieldset.appendChild(hint);
+    fieldset.appendChild(error);
+    var list = el("div", {"class": type === "checkbox" ? "nhsuk-checkboxes" : "nhsuk-radios"});
+    var dividerDone = false;
+    (q.options || []).forEach(function (option, index) {
+      var exclusive = type === "checkbox" && EXCLUSIVE.indexOf(String(option.value)) >= 0;
+      if (exclusive && !dividerDone) {
+        list.appendChild(el("div", {"class": "nhsuk-checkboxes__divider"}, "or"));
+        dividerDone = true;
+      }
+      list.appendChild(choiceItem(type, index, option, exclusive));
+    });
+    if (type === "checkbox") {
+      // A box that stands alone ("None of these", "I don't know") unticks the rest, and back.
+      list.addEventListener("change", function (event) {
+        var changed = event.target;
+        if (!changed.checked) { return; }
+        var alone = changed.getAttribute("data-exclusive") === "true";
+        Array.prototype.forEach.call(list.querySelectorAll("input"), function (box) {
+          if (box !== changed && (alone || box.getAttribute("data-exclusive") === "true")) { box.checked = false; }
+        });
+      });
+    }
+    fieldset.appendChild(list);
+    group.appendChild(fieldset);
+  }
+
+  function showGuidedError(message) {
+    var group = $("guided-group"), error = $("guided-error");
+    clear(error);
+    error.appendChild(el("span", {"class": "nhsuk-u-visually-hidden"}, "Error: "));
+    error.appendChild(document.createTextNode(message));
+    hidden(error, false);
+    group.classList.add("nhsuk-form-group--error");
+    var first = group.querySelector("input");
+    var described = first && first.getAttribute("type") === "text" ? first : group.querySelector("fieldset");
+    if (described) { described.setAttribute("aria-describedby", "guided-hint guided-error"); }
+    if (first) {
+      if (first.getAttribute("type") === "text") { first.classList.add("nhsuk-input--error"); }
+      first.focus();
+    }
+  }
+
+  function guidedAnswer() {
+    // [value to send, the answer in words] or [null, error message]
+    var q = question;
+    if (q.kind === "number" || q.kind === "text") {
+      var typed = $("answer-text").value.trim();
+      if (!typed) { return [null, q.kind === "number" ? "Type a number, for example 84, or choose I don't know." : "Type an answer, or choose I don't know."]; }
+      if (q.kind === "number" && /^\d+$/.test(typed)) { return [parseInt(typed, 10), typed]; }
+      return [typed, typed];
+    }
+    var ticked = Array.prototype.filter.call($("guided-group").querySelectorAll("input"), function (box) {
+      return box.checked;
+    }).map(function (box) { return q.options[Number(box.value)]; });
+    if (!ticked.length) {
+      return [null, q.kind === "checklist" || q.kind === "multi" ? "Tick the boxes that apply, or None of these."
+                                                                  : "Choose an answer."];
+    }
+    var words = ticked.map(function (option) { return option.label; }).join(", ");
+    if (q.kind === "checklist" || q.kind === "multi") {
+      return [ticked.map(function (option) { return option.value; }), words];
+    }
+    return [ticked[0].value, words];
+  }
+
+  function sendAnswer(value, words) {
+    if (busy) { return; }
+    busy = true;
+    typing(true);
+    post(FORM_URL, {contact_id: contactId, answer: {question_id: question.id, value: value}}).then(function (result) {
+      typing(false);
+      busy = false;
+      if (!result.ok) { showGuidedError(errorText(result)); return; }
+      addMessage("user", words);
+      var data = result.data;
+      contactId = data.contact_id || contactId;
+      if (data.outcome) { showOutcome(data.outcome); return; }
+      if (data.question) {
+        renderQuestion(data.question);
+        var heading = $("guided-question");
+        (heading.tagName === "LABEL" ? $("answer-text") : heading).focus();
+      }
+    });
+  }
+
+  $("guided-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var answer = guidedAnswer();
+    if (answer[0] === null) { showGuidedError(answer[1]); return; }
+    sendAnswer(answer[0], answer[1]);
+  });
+
+  $("guided-unknown").addEventListener("click", function () { sendAnswer("I don't know", "I don't know"); });
+
+  // -- the outcome --------------------------------------------------------------------------
+
+  function list(items, className) {
+    var node = el("ul", {"class": className || "nhsuk-list nhsuk-list--bullet"});
+    items.forEach(function (text) { node.appendChild(el("li", {}, text)); });
+    return node;
+  }
+
+  function reference(outcome) {
+    var node = el("p", {"class": "chat-reference", "id": "outcome-reference"});
+    node.appendChild(document.createTextNode("Your reference number is "));
+    node.appendChild(el("strong", {"class": "chat-reference__number"}, outcome.reference));
+    node.appendChild(document.createTextNode(". Keep it: quote it if you contact us about this."));
+    return node;
+  }
+
+  function showEmergency(outcome) {
+    $("emergency-headline").textContent = outcome.headline + ".";
+    var advice = $("emergency-advice");
+    clear(advice);
+    outcome.advice.forEach(function (text) { advice.appendChild(el("li", {}, text)); });
+    var ref = $("emergency-reference");
+    clear(ref);
+    if (outcome.reference) { ref.textContent = "Your reference number is " + outcome.reference + "."; }
+    hidden($("emergency-panel"), false);
+    $("emergency-heading").focus();
+  }
+
+  function showOutcome(outcome) {
+    question = null;
+    hidden($("guided"), true);
+    hidden($("quick-replies"), true);
+    if (mode === "form") { hidden($("chat-form"), true); }
+    root.setAttribute("data-outcome", outcome.route || "");
+    if (outcome.emergency) {
+      showEmergency(outcome);
+      return;
+    }
+    var section = $("outcome");
+    clear(section);
+    var urgent = outcome.route === "rapid_response";
+    var card = el("div", {"class": "nhsuk-card nhsuk-card--care nhsuk-card--care--" + (urgent ? "urgent" : "non-urgent")});
+    var headingBox = el("div", {"class": "nhsuk-card__heading-container"});
+    var heading = el("h2", {"class": "nhsuk-card__heading", "id": "outcome-heading", "tabindex": "-1"});
+    var span = el("span", {"role": "text"});
+    span.appendChild(el("span", {"class": "nhsuk-u-visually-hidden"}, urgent ? "Urgent advice: " : "Non-urgent advice: "));
+    span.appendChild(document.createTextNode(outcome.headline));
+    heading.appendChild(span);
+    headingBox.appendChild(heading);
+    headingBox.appendChild(el("span", {"class": "nhsuk-card--care__arrow", "aria-hidden": "true"}));
+    card.appendChild(headingBox);
+    var content = el("div", {"class": "nhsuk-card__content"});
+    content.appendChild(el("h3", {"class": "nhsuk-heading-s"}, "What happens next"));
+    content.appendChild(el("p", {"id": "outcome-next"}, outcome.next_steps));
+    if (outcome.by_when) {
+      var when = el("p", {"id": "outcome-when"});
+      when.appendChild(el("strong", {}, "By when: "));
+      when.appendChild(document.createTextNode(outcome.by_when));
+      content.appendChild(when);
+    }
+    outcome.notes.forEach(function (text) { content.appendChild(el("p", {}, text)); });
+    if (outcome.services.length) {
+      content.appendChild(el("h3", {"class": "nhsuk-heading-s"}, "Services that may help"));
+      content.appendChild(list(outcome.services.map(function (service) {
+        return service.organization ? service.name + " (" + service.organization + ")" : service.name;
+      })));
+    }
+    if (outcome.advice.length) {
+      content.appendChild(el("h3", {"class": "nhsuk-heading-s"}, "Advice"));
+      content.appendChild(list(outcome.advice));
+    }
+    if (outcome.reviewed) { content.appendChild(el("p", {}, outcome.reviewed)); }
+    if (outcome.reference) { content.appendChild(reference(outcome)); }
+    card.appendChild(content);
+    section.appendChild(card);
+    hidden(section, false);
+    heading.focus();
+  }
+}());
