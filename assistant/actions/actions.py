@@ -106,7 +106,7 @@ class ActionAskTriageAnswer(Action):
             return []
         reasked = tracker.get_slot("reasked") == question.get("id")
         prefix = "Sorry, I didn't quite catch that." if reasked else None
-        _say(dispatcher, question_messages(question, prefix))
+        _say(dispatcher, question_messages(question, prefix, tracker.get_slot("contact_id")))
         asked = list(tracker.get_slot("asked") or [])
         asked += [fact for fact in question.get("ask") or [] if fact not in asked]
         return [SlotSet("asked", asked)]

@@ -58,8 +58,12 @@ def option_value_and_label(option: Any) -> tuple[str, str]:
     return str(option), str(option)
 
 
-def question_messages(question: dict[str, Any], prefix: str | None = None) -> list[dict[str, Any]]:
-    """The messages (dispatcher.utter_message keyword arguments) that ask one question."""
+def question_messages(
+    question: dict[str, Any], prefix: str | None = None, contact_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The messages (dispatcher.utter_message keyword arguments) that ask one question. The
+    custom payload carries the contact's reference, so a client (the chat page) that loses
+    Rasa mid-conversation can carry on with the same contact."""
     text = str(question.get("text") or question.get("ask_text") or "")
     if prefix:
         text = f"{prefix} {text}"
@@ -76,6 +80,8 @@ def question_messages(question: dict[str, Any], prefix: str | None = None) -> li
         "options": options,
         "text": text,
     }
+    if contact_id:
+        custom["contact_id"] = contact_id
     first: dict[str, Any] = {"text": text}
     if buttons:
         first["buttons"] = buttons
