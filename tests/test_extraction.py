@@ -445,6 +445,27 @@ def test_pattern_with_value_outside_the_contract_is_refused_at_load(tmp_path):
         load_patterns(tmp_path)
 
 
+@pytest.mark.parametrize("template", [
+    "{can't|unable to|not able to} get {her|him|} {up|back up|off the floor}",
+    "{i 'm|i am} {so|really|} {lonely|isolated}",
+    "{lives|living} {alone|on {her|his} own}",
+])
+def test_a_compiled_template_matches_every_phrase_it_stands_for_and_no_other(template):
+    import spacy
+    from spacy.matcher import Matcher
+
+    from spoa.extraction.components import token_patterns
+    from spoa.extraction.patterns_file import expand
+
+    nlp = spacy.blank("en")
+    matcher = Matcher(nlp.vocab)
+    matcher.add("t", token_patterns(nlp, template), greedy="LONGEST")
+    for phrase in expand(template):
+        doc = nlp(phrase.replace(" 'm", "'m").replace(" n't", "n't"))
+        assert [(start, end) for _, start, end in matcher(doc)] == [(0, len(doc))], phrase
+    assert matcher(nlp("she can get up")) == []
+
+
 def test_every_pattern_file_loads_and_ids_are_unique():
     patterns = load_patterns()
     assert len({pattern.id for pattern in patterns}) == len(patterns) > 50
