@@ -180,6 +180,31 @@ def test_red_flag_tick_at_any_point_shows_the_999_panel(console, server):
     assert page.is_checked("#flag-chest_pain")
 
 
+def test_a_red_flag_key_in_the_guided_screen_shows_the_999_panel_at_once(console):
+    page = console
+    start_call_by_keyboard(page)
+    assert page.is_hidden("#call-999")
+    page.keyboard.press("3")                          # chest pain
+    page.wait_for_selector("#call-999:not([hidden])", timeout=2000)
+    assert page.is_checked("#flag-chest_pain")
+    page.wait_for_function(ROUTE_IS, arg="emergency")
+
+
+def test_a_ticked_item_is_not_lost_to_a_none_key_slip(console):
+    page = console
+    start_call_by_keyboard(page)
+    press(page, "N")
+    page.keyboard.press("#")
+    page.keyboard.type("abuse")
+    page.keyboard.press("Enter")
+    assert "Abuse or neglect" in asked(page)
+    page.keyboard.press("5")                          # financial
+    page.keyboard.press("N")                          # a slip: "none of these"
+    assert "press Enter to save them" in page.inner_text("#question-error")
+    press(page, "Enter")
+    assert "Financial" in page.inner_text("#answers-list")
+
+
 def test_override_is_refused_without_a_reason(console):
     page = console
     start_call_by_keyboard(page)

@@ -427,6 +427,17 @@
   function choose(option) {
     if (!question) { return; }
     var multiple = question.kind === "checklist" || question.kind === "multi";
+    if (question.id === "emergency_screen" && option.value !== "none" && option.value !== "unknown" && !changing) {
+      // A red flag in the guided screen counts at once, as on the pinned screen.
+      recordFlag(option.value, option.label, true);
+      return;
+    }
+    if (multiple && ticked.length && (option.value === "none" || option.value === "unknown")) {
+      // Never let a slip of the finger throw away a ticked item (it may be a red flag).
+      $("question-error").textContent = "You have ticked " + ticked.length + " item(s): press Enter to save them, " +
+        "or untick them first.";
+      return;
+    }
     if (!multiple || option.value === "none" || option.value === "unknown") {
       sendAnswer(option.value);
       return;
@@ -453,11 +464,17 @@
       box.checked = true;
       return;
     }
+    recordFlag(box.value, box.parentNode.textContent.trim(), box.checked);
+  }
+
+  function recordFlag(fact, label, on) {
     var facts = {};
-    facts[box.value] = box.checked;
-    if (box.checked) {
+    facts[fact] = on;
+    if (on) {
       // At once, before the server answers: the 999 instruction must not wait for the network.
-      show999(true, [box.parentNode.textContent.trim()], null);
+      show999(true, [label], null);
+      var box = $("flag-" + fact);
+      if (box) { box.checked = true; }
     }
     post("/facts", {facts: facts}, function (message) {
       $("question-error").textContent = "The red flag was not saved: " + message;
