@@ -23,6 +23,7 @@
   var contactId = null;
   var question = null;      // the guided form's question on screen
   var busy = false;
+  var seq = 0;              // renders of an answer (tests and tools watch data-seq)
 
   function $(id) { return document.getElementById(id); }
 
@@ -65,6 +66,11 @@
     $("chat-messages").appendChild(item);
     var log = $("chat-log");
     log.scrollTop = log.scrollHeight;
+  }
+
+  function rendered() {
+    seq += 1;
+    root.setAttribute("data-seq", String(seq));
   }
 
   function typing(on) {
@@ -139,7 +145,7 @@
       } else {
         quickReplies(buttons, fromQuickReply);
       }
-    });
+    }).then(rendered);
   }
 
   $("chat-form").addEventListener("submit", function (event) {
@@ -180,6 +186,7 @@
     var item = el("div", {"class": prefix + "__item"});
     var input = el("input", {"class": prefix + "__input", "id": id, "name": "answer", "type": type,
                              "value": String(index)});
+    input.setAttribute("data-value", String(option.value));
     if (exclusive) { input.setAttribute("data-exclusive", "true"); }
     item.appendChild(input);
     item.appendChild(el("label", {"class": "nhsuk-label " + prefix + "__label", "for": id}, option.label));
@@ -192,6 +199,9 @@
     var group = $("guided-group");
     clear(group);
     group.className = "nhsuk-form-group";
+    group.setAttribute("data-question-id", q.id);
+    group.setAttribute("data-kind", q.kind);
+    group.setAttribute("data-ask", (q.ask || []).join(" "));
     var hintId = "guided-hint", errorId = "guided-error";
     var hint = el("div", {"class": "nhsuk-hint", "id": hintId}, q.why || "");
     var error = el("p", {"class": "nhsuk-error-message", "id": errorId, "hidden": ""});
@@ -304,7 +314,7 @@
         var heading = $("guided-question");
         (heading.tagName === "LABEL" ? $("answer-text") : heading).focus();
       }
-    });
+    }).then(rendered);
   }
 
   $("guided-form").addEventListener("submit", function (event) {

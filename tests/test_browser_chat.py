@@ -1,0 +1,286 @@
+"""The resident chat page in a real browser: headless Chromium (Debian's /usr/bin/chromium)
+driven by Playwright.
+
+Without Rasa (RASA_URL at a closed loopback port) the app is served in a thread on a free
+127.0.0.1 port with the real engine, flows, extractor and a SQLite store, and the page must
+carry a whole triage through its guided form, show the 999 panel at once, and pass axe-core.
+With Rasa (marked `rasa`), the whole stack that `make run` starts (assistant/chat_stack.py:
+the app, the action server and Rasa with the trained model) and a chat from the first
+message to the outcome through the trained model.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import make_app
+from test_chat_page import chat_settings, chat_triage, closed_port_url, free_port
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = Path(os.environ.get("SPOA_SCREENSHOTS", "/tmp/chat-screenshots"))
+
+# A fall with a long lie, as the relative would answer (the protocol's example, in Swale).
+FALL_WITH_LONG_LIE = {"age": "90", "locality": "Sittingbourne", "caller": "family_friend", "fallen": "yes",
+                      "on_floor_cannot_get_up": "yes", "fall_injury": "none", "head_injury": "no",
+                      "lost_consciousness": "no"}
+
+# Functions, not expression strings: the page's CSP forbids eval.
+SEQ_AFTER = "(before) => Number(document.getElementById('chat').dataset.seq || 0) > before"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app with Rasa unreachable, served by werkzeug in a thread for this module's tests."""
+    from werkzeug.serving import make_server
+
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (make system-deps)")
+    tmp = tmp_path_factory.mktemp("chat-browser")
+    app = make_app(chat_settings(RASA_URL=closed_port_url(), TESTING=False), chat_triage(), tmp)
+    port = free_port()
+    http = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{port}"
+    http.shutdown()
+    app.extensions["spoa"].store.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def open_chat(browser, base: str):
+    context = browser.new_context(base_url=base, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    errors: list[str] = []
+    # nhsuk-frontend's CSS names its licensed web font on assets.nhs.uk, which the CSP blocks
+    # (the page falls back to Arial); any other console error is a fault of the page.
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" and not message.text.startswith("Loading the font") else None)
+    page.goto("/chat")
+    page.wait_for_selector("#chat-input")
+    page.errors = errors
+    return context, page
+
+
+@pytest.fixture
+def chat(server, browser):
+    _, base = server
+    context, page = open_chat(browser, base)
+    yield page
+    context.close()
+
+
+def seq(page) -> int:
+    return int(page.get_attribute("#chat", "data-seq") or 0)
+
+
+def say(page, text: str) -> None:
+    """Type a message with the keyboard and wait for the answer to be shown."""
+    before = seq(page)
+    page.focus("#chat-input")
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+    page.wait_for_function(SEQ_AFTER, arg=before)
+
+
+def answer_form(page, knows: dict) -> str:
+    """Answer the guided form's question on screen the way the resident would (a yes/no or
+    checklist item they don't mention isn't happening; a number or place they don't mention,
+    they don't know); returns the question's id."""
+    group = page.locator("#guided-group")
+    question_id, kind = group.get_attribute("data-question-id"), group.get_attribute("data-kind")
+    fact = (group.get_attribute("data-ask") or "").split()[0]
+    before = seq(page)
+    if kind in ("number", "text"):
+        if knows.get(fact) is None:
+            page.click("#guided-unknown")
+        else:
+            page.fill("#answer-text", knows[fact])
+            page.keyboard.press("Enter")
+        page.wait_for_function(SEQ_AFTER, arg=before)
+        return question_id
+    values = [box.get_attribute("data-value") for box in group.locator("input").all()]
+    if kind == "checklist":
+        ticked = [value for value in values if knows.get(value) == "yes"] or ["none"]
+    elif kind == "boolean":
+        ticked = [knows.get(fact, "no")]
+    else:
+        wanted = knows.get(fact)
+        ticked = [wanted] if wanted in values else (["none"] if "none" in values else ["unknown"])
+    for value in ticked:
+        # Click the label, as a person would (nhsuk draws its own box over the input).
+        box_id = group.locator(f'input[data-value="{value}"]').get_attribute("id")
+        page.click(f'label[for="{box_id}"]')
+    page.click("#guided-submit")
+    page.wait_for_function(SEQ_AFTER, arg=before)
+    return question_id
+
+
+def serious_violations(page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now. axe is loaded from
+    the app's own /static/vendor as a same-origin file: the CSP forbids inline script."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(url="/static/vendor/axe.min.js")
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_fall_with_long_lie_goes_to_rapid_response_in_the_fallback_form_with_rasa_stopped(chat):
+    page = chat
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    say(page, "My mum has fallen and she's on the floor, she can't get up")
+    assert page.is_visible("#guided") and not page.is_visible("#chat-form")
+    assert page.evaluate("document.activeElement.id") == "guided-heading"   # focus moves to the form
+    assert page.get_attribute("#guided-group", "data-question-id") == "emergency_screen"
+    page.screenshot(path=str(SHOTS / "chat-fallback-form.png"), full_page=True)
+    asked = []
+    for _ in range(20):
+        if page.is_visible("#outcome"):
+            break
+        asked.append(answer_form(page, FALL_WITH_LONG_LIE))
+    assert page.is_visible("#outcome"), asked
+    assert page.get_attribute("#chat", "data-outcome") == "rapid_response"
+    assert page.evaluate("document.activeElement.id") == "outcome-heading"
+    text = page.inner_text("#outcome")
+    assert "urgent community response" in text and "within 2 hours" in text
+    reference = page.inner_text(".chat-reference__number")
+    assert re.fullmatch(r"SPA-\w{4}-\w{4}", reference)
+    assert not page.is_visible("#emergency-panel")
+    assert len(asked) == len(set(asked)) and "fallen" not in asked   # what was said isn't asked again
+    log = page.inner_text("#chat-messages")
+    assert "My mum has fallen" in log and "None of these" in log
+    page.screenshot(path=str(SHOTS / "chat-fallback-outcome.png"), full_page=True)
+    assert page.errors == []
+
+
+def test_chest_pain_ticked_shows_the_999_panel_at_once(chat):
+    page = chat
+    say(page, "My husband isn't well")
+    page.click('label[for="' + page.locator('#guided-group input[data-value="chest_pain"]').get_attribute("id") + '"]')
+    before = seq(page)
+    page.click("#guided-submit")
+    page.wait_for_function(SEQ_AFTER, arg=before)
+    assert page.is_visible("#emergency-panel")
+    assert page.evaluate("document.activeElement.id") == "emergency-heading"
+    assert "Call 999 now" in page.inner_text("#emergency-heading")
+    assert re.search(r"SPA-\w{4}-\w{4}", page.inner_text("#emergency-reference"))
+    assert not page.is_visible("#guided") and not page.is_visible("#outcome")
+    page.screenshot(path=str(SHOTS / "chat-999.png"), full_page=True)
+
+
+def test_collapse_in_the_first_words_shows_the_999_panel_without_a_question(chat):
+    page = chat
+    say(page, "my dad has collapsed and he's not breathing")
+    assert page.is_visible("#emergency-panel") and not page.is_visible("#guided-group input")
+    assert page.get_attribute("#chat", "data-outcome") == "emergency"
+
+
+def test_chat_page_has_no_serious_accessibility_violations(chat):
+    page = chat
+    assert serious_violations(page) == []                          # the empty chat
+    say(page, "my neighbour is lonely")
+    assert serious_violations(page) == []                          # the guided form (checkboxes)
+    page.click('label[for="' + page.locator('#guided-group input[data-value="none"]').get_attribute("id") + '"]')
+    before = seq(page)
+    page.click("#guided-submit")
+    page.wait_for_function(SEQ_AFTER, arg=before)
+    assert serious_violations(page) == []                          # the next question (radios or a box)
+    say_error = page.locator("#guided-submit")
+    before = seq(page)
+    say_error.click()                                              # nothing chosen: an error message
+    assert page.is_visible("#guided-error") or seq(page) > before
+    assert serious_violations(page) == []
+
+
+def test_empty_message_shows_an_error_linked_to_the_box(chat):
+    page = chat
+    page.focus("#chat-input")
+    page.keyboard.press("Enter")
+    assert page.is_visible("#chat-error")
+    assert "chat-error" in page.get_attribute("#chat-input", "aria-describedby")
+    assert page.evaluate("document.activeElement.id") == "chat-input"
+
+
+# -- with Rasa: the trained model, the action server and the app, as `make run` starts them ---
+
+@pytest.fixture(scope="module")
+def rasa_stack():
+    """The stack from assistant/chat_stack.py, with the app told where Rasa listens."""
+    sys.path.insert(0, str(ROOT / "assistant"))
+    import chat_stack
+
+    missing = chat_stack.prerequisites()
+    if missing:
+        pytest.skip("the chat stack can't run yet: missing " + "; ".join(missing))
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (make system-deps)")
+    stack = chat_stack.new_stack()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RASA_URL", stack.rasa_url)   # the app's relay (web/settings.py reads RASA_URL)
+        with stack:
+            yield stack
+
+
+@pytest.mark.rasa
+def test_fall_with_long_lie_goes_to_rapid_response_in_a_whole_chat_with_rasa(rasa_stack, browser):
+    context, page = open_chat(browser, rasa_stack.web_url)
+    try:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        say(page, "Mum's fallen, she's on the floor and can't get up but she isn't hurt")
+        assert not page.is_visible("#guided"), "the page fell back to the form: Rasa didn't answer"
+        answers = {"emergency_screen": "None of these"}
+        for _ in range(20):
+            if page.is_visible("#outcome") or page.is_visible("#emergency-panel"):
+                break
+            last = page.locator("#chat-messages .chat-message--bot .chat-message__text").last.inner_text()
+            buttons = page.locator("#quick-replies button")
+            if "happening now" in last:
+                reply = answers["emergency_screen"]
+            elif re.search(r"how old", last, re.I):
+                reply = "she's 90"
+            elif re.search(r"where|town|live", last, re.I):
+                reply = "Sittingbourne"
+            elif re.search(r"hit|head", last, re.I):
+                reply = "no"
+            elif re.search(r"conscious|pass out|black", last, re.I):
+                reply = "no"
+            elif re.search(r"who|relation|are you", last, re.I):
+                reply = "I'm her daughter"
+            else:
+                reply = "I don't know"
+            choice = buttons.filter(has_text=re.compile(f"^{re.escape(reply)}$", re.I))
+            before = seq(page)
+            if choice.count():
+                choice.first.click()                      # a quick reply, as most people would
+                page.wait_for_function(SEQ_AFTER, arg=before)
+            else:
+                say(page, reply)
+        assert page.is_visible("#outcome"), page.inner_text("#chat-messages")
+        assert page.get_attribute("#chat", "data-outcome") == "rapid_response"
+        assert "within 2 hours" in page.inner_text("#outcome")
+        assert re.fullmatch(r"SPA-\w{4}-\w{4}", page.inner_text(".chat-reference__number"))
+        assert serious_violations(page) == []
+        page.screenshot(path=str(SHOTS / "chat-rasa-outcome.png"), full_page=True)
+    finally:
+        context.close()
