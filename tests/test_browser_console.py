@@ -68,6 +68,9 @@ def console(server, browser):
     context = browser.new_context(base_url=base, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(10000)
+    page.script_errors = []                           # uncaught errors and console.error (CSP refusals too)
+    page.on("pageerror", lambda error: page.script_errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and page.script_errors.append(message.text))
     page.goto("/auth/login")
     page.focus("input[name=username]")
     page.keyboard.type(username)
@@ -76,6 +79,7 @@ def console(server, browser):
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/console/?$"))
     page.wait_for_selector("#start-form")
+    page.script_errors.clear()                        # only the console's own errors count
     yield page
     context.close()
 
@@ -84,6 +88,12 @@ def console(server, browser):
 # string predicate with eval on every poll.
 SEQ_AFTER = "(before) => Number(document.getElementById('decision-panel').dataset.seq) > before"
 ROUTE_IS = "(route) => document.getElementById('decision-panel').dataset.route === route"
+
+
+def script_errors(page) -> list[str]:
+    """The page's errors, less one expected refusal: the NHS.UK stylesheet names the Frutiger
+    web font on assets.nhs.uk, which the CSP (font-src 'self') blocks, so Arial is used."""
+    return [e for e in page.script_errors if not ("assets.nhs.uk/fonts" in e and "font-src" in e)]
 
 
 def seq(page) -> int:
@@ -162,6 +172,7 @@ def test_fall_with_long_lie_by_keyboard_only_ends_in_rapid_response(console):
     assert "Referral on the worklist: rapid response" in readback
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert page.is_hidden("#emergency-panel")         # the call is over
+    assert script_errors(page) == []
 
 
 def test_red_flag_tick_at_any_point_shows_the_999_panel(console, server):
@@ -305,6 +316,7 @@ def test_console_has_no_serious_or_critical_accessibility_issues(console):
     problems = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
                 for result in results for v in result if v["impact"] in ("serious", "critical")]
     assert problems == []
+    assert script_errors(page) == []
 
 
 AXE_RUN = """async () => {
