@@ -39,6 +39,18 @@ def _read_contacts(text: str) -> list:
         return contacts
 
 
+def _decision_time(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--now must be an ISO 8601 date-time with a time zone, e.g. 2026-11-26T21:00:00Z; got {text!r}") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"--now needs a time zone (e.g. 'Z' or '+00:00'): {text!r}")
+    return moment
+
+
 @click.group()
 @click.option("--config", "config_path", default=str(ROOT / "config.yml"), show_default=True, help="The service's config.yml.")
 @click.option("--rules", "rules_dir", default=str(ROOT / "rules"), show_default=True, help="The rule files' folder.")
@@ -63,7 +75,11 @@ def triage(ctx: click.Context, source: str, now: str | None) -> None:
     except (OSError, UnicodeDecodeError) as error:
         click.echo(json.dumps({"error": "unreadable_input", "message": f"can't read {source}: {error}"}), err=True)
         sys.exit(2)
-    moment = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else datetime.now(timezone.utc)
+    try:
+        moment = _decision_time(now)
+    except ValueError as error:
+        click.echo(json.dumps({"error": "invalid_option", "field": "--now", "message": str(error)}), err=True)
+        sys.exit(2)
     try:
         raw = _read_contacts(text)
         contacts = []

@@ -104,16 +104,4 @@ def load_example(path: Path) -> dict:
 # Engine bugs these tests find are pinned as pytest.mark.xfail(strict=True, reason=...) markers
 # defined here until fixed; an XPASS then fails the run, so the marker goes with the fix.
 
-BUG_HEAD_INJURY_WITHOUT_FALL_NOT_REVIEWED = pytest.mark.xfail(strict=True, reason=(
-    "rules gap: head_injury means 'hit their head in the fall', so fallen=false with "
-    "head_injury=true contradicts like the FAILSAFE-4 examples (fallen false with a fall "
-    "injury given), but FAILSAFE-4A does not list head_injury: {fallen: false, head_injury: "
-    "true, on_anticoagulants: true} is 999 (right, the urgent reading) with review_required "
-    "false and no reason. Because head_injury is a follow-up of fallen, `missing` also never "
-    "asks it after 'no fall', which is only sound if the answer is treated as a contradiction."))
 
-BUG_CLI_NOW_NOT_VALIDATED = pytest.mark.xfail(strict=True, reason=(
-    "CLI bug: `spoa triage --now yesterday` ends in a traceback (ValueError from "
-    "datetime.fromisoformat, exit 1) instead of a clear message and exit 2, and a --now "
-    "without a time zone ('2026-11-26T21:00:00') is accepted and read in the machine's local "
-    "time, where received_at without a zone is refused."))

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from engine_helpers import BUG_CLI_NOW_NOT_VALIDATED, RULES_DIR, SCREEN_NO, examples, load_example
+from engine_helpers import RULES_DIR, SCREEN_NO, examples, load_example
 from spoa.cli import main
 from spoa.vocabulary import EMERGENCY_SCREEN
 
@@ -116,7 +116,6 @@ def test_triage_of_a_missing_file_is_a_clear_error_not_a_traceback(tmp_path):
     assert "no-such-contact.json" in json.loads(result.stderr)["message"]
 
 
-@BUG_CLI_NOW_NOT_VALIDATED
 @pytest.mark.parametrize("now", ["yesterday", "2026-11-26T21:00:00"])
 def test_triage_with_a_bad_now_is_a_clear_error(now):
     result = run(["triage", "--now", now], stdin=json.dumps(FALL))

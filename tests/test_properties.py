@@ -139,8 +139,6 @@ def unasked_change(data: dict, fact_id: str, value):
         return None
     if CONTRADICTIONS & ({entry["rule"] for entry in after["fired"]} - {entry["rule"] for entry in before["fired"]}):
         return None
-    if fact_id == "head_injury" and value is True and data["facts"].get("fallen") is False:
-        return None  # a contradiction FAILSAFE-4A does not flag yet: see BUG_HEAD_INJURY_WITHOUT_FALL_NOT_REVIEWED
     return before, after
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_helpers import BUG_HEAD_INJURY_WITHOUT_FALL_NOT_REVIEWED, covers, decide, fired
+from engine_helpers import covers, decide, fired
 from spoa.vocabulary import EMERGENCY_SCREEN, facts
 
 # --- FAILSAFE-1 ------------------------------------------------------------------------------
@@ -131,7 +131,6 @@ def test_not_fallen_but_a_fall_injury_given_is_treated_as_a_fall_and_reviewed():
     assert decision["route"] == "rapid_response" and decision["review_required"] is True
 
 
-@BUG_HEAD_INJURY_WITHOUT_FALL_NOT_REVIEWED
 def test_no_fall_yet_hit_their_head_in_the_fall_on_blood_thinners_is_999_and_reviewed():
     decision = decide(fallen=False, head_injury=True, on_anticoagulants=True)
     assert (decision["route"], decision["pathway"]) == ("emergency", "ambulance")
