@@ -144,6 +144,8 @@ def _worth_asking_after(parent: str, wanted, known: dict) -> bool | None:
     value = known[parent]
     if wanted == "not_empty":
         return bool(value)
+    if isinstance(wanted, dict):
+        return len(value) >= wanted["count_gte"]
     if wanted == "any":
         return True
     return value == wanted
