@@ -249,30 +249,29 @@ def test_fall_with_long_lie_goes_to_rapid_response_in_a_whole_chat_with_rasa(ras
         SHOTS.mkdir(parents=True, exist_ok=True)
         say(page, "Mum's fallen, she's on the floor and can't get up but she isn't hurt")
         assert not page.is_visible("#guided"), "the page fell back to the form: Rasa didn't answer"
-        answers = {"emergency_screen": "None of these"}
-        for _ in range(20):
+        assert page.locator("#quick-replies button").count() > 0   # the emergency screen's options
+        page.screenshot(path=str(SHOTS / "chat-rasa-first-question.png"), full_page=True)
+        for _ in range(25):
             if page.is_visible("#outcome") or page.is_visible("#emergency-panel"):
                 break
+            # Answer like the relative: her age and town in words, "None of these" or "No" for
+            # anything else (nothing else is happening), with a quick reply where there is one.
             last = page.locator("#chat-messages .chat-message--bot .chat-message__text").last.inner_text()
             buttons = page.locator("#quick-replies button")
-            if "happening now" in last:
-                reply = answers["emergency_screen"]
-            elif re.search(r"how old", last, re.I):
+            titles = [title.strip() for title in buttons.all_inner_texts()]
+            if re.search(r"how old", last, re.I):
                 reply = "she's 90"
-            elif re.search(r"where|town|live", last, re.I):
+            elif re.search(r"town or village", last, re.I):
                 reply = "Sittingbourne"
-            elif re.search(r"hit|head", last, re.I):
-                reply = "no"
-            elif re.search(r"conscious|pass out|black", last, re.I):
-                reply = "no"
-            elif re.search(r"who|relation|are you", last, re.I):
-                reply = "I'm her daughter"
+            elif "None of these" in titles:
+                reply = "None of these"
+            elif "No" in titles:
+                reply = "No"
             else:
                 reply = "I don't know"
-            choice = buttons.filter(has_text=re.compile(f"^{re.escape(reply)}$", re.I))
             before = seq(page)
-            if choice.count():
-                choice.first.click()                      # a quick reply, as most people would
+            if reply in titles:
+                buttons.nth(titles.index(reply)).click()   # a quick reply, as most people would
                 page.wait_for_function(SEQ_AFTER, arg=before)
             else:
                 say(page, reply)

@@ -74,9 +74,8 @@
   }
 
   function typing(on) {
-    hidden($("chat-typing"), !on);
-    $("chat-typing-text").textContent = on ? "The assistant is replying" : "";
-    root.setAttribute("aria-busy", on ? "true" : "false");
+    hidden($("chat-typing-dots"), !on);
+    $("chat-typing-text").textContent = on ? (mode === "form" ? "Saving your answer" : "The assistant is replying") : "";
   }
 
   function showInputError(message) {
