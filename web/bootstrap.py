@@ -7,6 +7,8 @@ Tests pass their settings (or a triage built once per session) to `create_app`.
 """
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
@@ -14,6 +16,10 @@ from typing import Any, Callable, Mapping
 from flask import current_app
 
 from web.store import Store
+
+
+log = logging.getLogger(__name__)
+_EXTRACTOR_LOCK = threading.Lock()
 
 
 def utc_now() -> datetime:
@@ -26,11 +32,27 @@ class Services:
     triage: Any                      # spoa.bootstrap.Triage
     store: Store
     clock: Callable[[], datetime]
-    extractor: Any = None            # spoa.extraction (added by the chat/console work)
-    dialogue: Any = None             # the Rasa dialogue client (added by the chat work)
+    extractor: Any = None            # spoa.extraction.Extractor, built on first use
+    dialogue: Any = None             # the Rasa dialogue client (web.dialogue_client)
 
     def now(self) -> datetime:
         return self.clock()
+
+    def fact_extractor(self):  # noqa: ANN201
+        """The rule-based fact extractor, built once on first use (about 1.5 s, so not at
+        start-up: most apps in the tests never read free text). None if it can't be built:
+        callers carry on without it (answers and buttons still work; the emergency screen is
+        still asked first), and the next call tries again."""
+        if self.extractor is None:
+            with _EXTRACTOR_LOCK:
+                if self.extractor is None:
+                    try:
+                        from spoa.extraction import build_extractor
+
+                        self.extractor = build_extractor(self.config)
+                    except Exception as error:  # noqa: BLE001 - see the docstring
+                        log.warning("fact extraction unavailable: %s", type(error).__name__)
+        return self.extractor
 
 
 def bootstrap(settings: Mapping[str, Any]) -> Services:

@@ -98,25 +98,12 @@ def merge_facts(known: dict, extracted: dict, answered: dict) -> dict:
     return added
 
 
-def extractor_of(spoa):  # noqa: ANN001, ANN201
-    """The app's extractor, built on first use. If it can't be built, None for this turn (the
-    emergency screen is still asked first) and it is tried again on the next one."""
-    if spoa.extractor is None:
-        try:
-            from spoa.extraction import build_extractor
-
-            spoa.extractor = build_extractor(spoa.config)
-        except Exception as error:  # noqa: BLE001 - answers and buttons still work without it
-            log.warning("fact extraction unavailable to the dialogue: %s", type(error).__name__)
-    return spoa.extractor
-
-
 def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
     """One resident message: extract, read the answer, store, decide, and the next question.
     `spoa` is the app's web.bootstrap.Services; `request` the turn as described above."""
     triage, flows = spoa.triage, spoa.triage.flows
     turn_request = parse_request(request, flows)
-    extractor = extractor_of(spoa)
+    extractor = spoa.fact_extractor()
     extracted = extractor.extract(turn_request["text"])["facts"] if extractor and turn_request["text"].strip() else {}
     now = spoa.now()
 

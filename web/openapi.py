@@ -94,6 +94,13 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
             "200": _ok("Healthy", schema={"type": "object"}), "503": _ok("Database unavailable", schema={"type": "object"})}}},
         "/api/openapi.json": {"get": {"summary": "This document", "security": [],
                                       "responses": {"200": _ok("OpenAPI 3.1", schema={"type": "object"})}}},
+        "/api/extract": {"post": {
+            "summary": "Facts found in free text (rule-based extraction; stores nothing)", "security": security_either,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["text"], "properties": {"text": {"type": "string", "maxLength": 20000}}}}}},
+            "responses": {"200": _ok("Facts and the evidence for each", schema={"type": "object", "properties": {
+                "facts": {"$ref": "#/components/schemas/Facts"},
+                "evidence": {"type": "array", "items": {"type": "object"}}}}), **ERRORS_WRITE}}},
         "/api/triage": {"post": {"summary": "Decide a contact without storing it", "security": security_either,
                                  "requestBody": _json_body("#/components/schemas/Contact"),
                                  "responses": {"200": _ok("The decision", "#/components/schemas/Decision"),

@@ -67,6 +67,28 @@ def _outcome(outcome: contacts.Outcome, now) -> dict:  # noqa: ANN001
             "worklist_item": worklist.item_dict(item, now) if item is not None and item.status == "open" else None}
 
 
+@bp.post("/extract")
+@api_auth()
+def extract():
+    """Facts, in the contract's ids, found in free text by the rule-based extractor:
+    {"text": ...} -> {"facts": {...}, "evidence": [...]}. Stores nothing: callers propose the
+    facts to a person (console) or add them to a contact themselves (dialogue)."""
+    body = _object(json_body(), "The request")
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise ApiError(422, "invalid_text", "text must be a string.", field="text")
+    extractor = services().fact_extractor()
+    if extractor is None:
+        raise ApiError(503, "extraction_unavailable", "Fact extraction is not available just now; ask the questions instead.")
+    from spoa.extraction import ExtractionError
+
+    try:
+        result = extractor.extract(text)
+    except ExtractionError as error:
+        raise ApiError(422, "invalid_text", str(error), field="text") from None
+    return jsonify({"facts": result["facts"], "evidence": result["evidence"]})
+
+
 @bp.get("/health")
 def health():
     """Database and ruleset status (200 when both are fine, 503 otherwise)."""

@@ -312,7 +312,7 @@ def notes(contact_id: str):
     if body.get("propose") is False:          # an autosave while typing: keep, don't read
         state.update(proposals=[], extraction="skipped")
         return jsonify(state)
-    extractor = _extractor(spoa)
+    extractor = spoa.fact_extractor()
     if extractor is not None:
         try:
             proposals = console.propose_facts(_triage(), extractor, text, state["facts"])
@@ -322,18 +322,6 @@ def notes(contact_id: str):
             extraction = "failed"
     state.update(proposals=proposals, extraction=extraction)
     return jsonify(state)
-
-
-def _extractor(spoa):  # noqa: ANN001, ANN202
-    """The app's extractor, else one built once on first use (None if it can't be built)."""
-    if spoa.extractor is None and not getattr(spoa, "_console_extractor_failed", False):
-        try:
-            from spoa.extraction import build_extractor
-            spoa.extractor = build_extractor(spoa.config)
-        except Exception as error:  # noqa: BLE001
-            log.warning("fact extraction unavailable to the console: %s", type(error).__name__)
-            spoa._console_extractor_failed = True
-    return spoa.extractor
 
 
 @bp.post("/api/contacts/<contact_id>/close")
