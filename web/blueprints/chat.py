@@ -1,6 +1,7 @@
 """The resident chat page (/chat): public, no login. The page talks only to this app.
 
-    GET  /chat                  the page (a new conversation each time it is opened)
+    GET  /chat                  the page: a new conversation each time it is opened (the last
+                                contact stays stored; "Start a new conversation" links here)
     POST /chat/api/message      {"text": str} or {"payload": str}   (CSRF header X-CSRFToken)
       -> {"fallback": false, "messages": [{"text", "buttons": [{"title", "payload"}]}],
           "question": {...}|null, "outcome": {...}|null, "contact_id": str|null}
@@ -11,7 +12,6 @@
       and the page carries on with the guided form.
     POST /chat/api/form         {"contact_id": str, "answer": {"question_id": str, "value": any}}
       -> {"fallback": true, "question", "outcome", "contact_id"}; 422 if the answer can't be read.
-    POST /chat/api/restart      a new conversation (the old contact stays stored).
 
 The session holds only references, never what was said: the conversation id, the contact's
 reference, the question on screen and the fact ids already asked. The contact reference is
@@ -177,12 +177,6 @@ def _turn(text: str | None, answer: dict | None) -> dict:
 def page():
     _new_conversation()
     return render_template("chat/index.html")
-
-
-@bp.post("/api/restart")
-def restart():
-    _new_conversation()
-    return jsonify({"ok": True})
 
 
 @bp.post("/api/message")

@@ -160,8 +160,6 @@
     send({text: text}, text);
   });
 
-  $("chat-restart").addEventListener("click", function () { window.location.reload(); });
-
   // -- the guided form (the assistant is unavailable) -------------------------------------
 
   function startGuidedForm(data) {
