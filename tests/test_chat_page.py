@@ -140,6 +140,11 @@ def test_chat_page_is_public_with_a_live_log_a_labelled_box_and_no_inline_script
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 
 
+def test_front_page_opens_the_chat(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/chat")
+
+
 def test_chat_message_without_the_csrf_token_is_refused_as_json(chat):
     client, headers = chat
     response = client.post("/chat/api/message", json={"text": "my dad has fallen"}, headers=JSON)

@@ -174,7 +174,7 @@ def _turn(text: str | None, answer: dict | None) -> dict:
 # -- views ------------------------------------------------------------------------------------
 
 @bp.get("")
-def page():
+def index():
     _new_conversation()
     return render_template("chat/index.html")
 
