@@ -174,19 +174,52 @@ def test_fall_with_long_lie_goes_to_rapid_response_in_the_fallback_form_with_ras
     assert page.errors == []
 
 
-def test_chest_pain_ticked_shows_the_999_panel_at_once(chat):
+def focused(page) -> str:
+    return page.evaluate("document.activeElement.id")
+
+
+def tab_to(page, element_id: str, limit: int = 20) -> None:
+    for _ in range(limit):
+        if focused(page) == element_id:
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"#{element_id} can't be reached with the Tab key (focus is on #{focused(page)})")
+
+
+def test_chest_pain_ticked_shows_the_999_panel_at_once_with_the_keyboard_only(chat):
     page = chat
     say(page, "My husband isn't well")
-    page.click('label[for="' + page.locator('#guided-group input[data-value="chest_pain"]').get_attribute("id") + '"]')
+    chest_pain = page.locator('#guided-group input[data-value="chest_pain"]').get_attribute("id")
+    tab_to(page, chest_pain)
+    page.keyboard.press("Space")
+    assert page.is_checked(f"#{chest_pain}")
+    tab_to(page, "guided-submit")
     before = seq(page)
-    page.click("#guided-submit")
+    page.keyboard.press("Enter")
     page.wait_for_function(SEQ_AFTER, arg=before)
     assert page.is_visible("#emergency-panel")
-    assert page.evaluate("document.activeElement.id") == "emergency-heading"
+    assert focused(page) == "emergency-heading"
     assert "Call 999 now" in page.inner_text("#emergency-heading")
     assert re.search(r"SPA-\w{4}-\w{4}", page.inner_text("#emergency-reference"))
     assert not page.is_visible("#guided") and not page.is_visible("#outcome")
     page.screenshot(path=str(SHOTS / "chat-999.png"), full_page=True)
+
+
+def test_typing_indicator_shows_and_is_announced_while_the_answer_is_on_its_way(chat):
+    page = chat
+    held = []
+    page.route("**/chat/api/message", lambda route: held.append(route))
+    page.focus("#chat-input")
+    page.keyboard.type("my neighbour is lonely")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#chat-typing-dots:not([hidden])")
+    assert page.inner_text("#chat-typing-text") == "The assistant is replying"
+    assert page.get_attribute("#chat-typing-text", "role") == "status"
+    page.screenshot(path=str(SHOTS / "chat-typing.png"))
+    before = seq(page)
+    held[0].continue_()
+    page.wait_for_function(SEQ_AFTER, arg=before)
+    assert not page.is_visible("#chat-typing-dots") and page.inner_text("#chat-typing-text") == ""
 
 
 def test_collapse_in_the_first_words_shows_the_999_panel_without_a_question(chat):

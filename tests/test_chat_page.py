@@ -414,3 +414,15 @@ def test_age_that_cannot_be_right_is_a_422_and_asked_again(chat):
     good = client.post("/chat/api/form", headers=headers, json={
         "contact_id": data["contact_id"], "answer": {"question_id": "age", "value": "84"}})
     assert good.status_code == 200
+
+
+def test_question_messages_from_the_actions_carry_the_contact_reference():
+    """The chat page learns the contact from each question, so it can carry on if Rasa goes."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("chat_messages", ROOT / "assistant" / "actions" / "messages.py")
+    messages = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(messages)
+    question = {"id": "age", "ask": ["age"], "kind": "number", "text": "How old is the person?", "options": []}
+    assert messages.question_messages(question, None, "SPA-AAAA-BBBB")[1]["json_message"]["contact_id"] == "SPA-AAAA-BBBB"
+    assert "contact_id" not in messages.question_messages(question)[1]["json_message"]
