@@ -219,12 +219,16 @@ def test_no_chest_pain_in_the_first_words_is_not_an_emergency(chat):
 
 # -- a relay that does reach Rasa (a loopback server answering as Rasa's REST channel) -------
 
+HOLD = "hold"
+
+
 class FakeRasa:
     """Answers POST /webhooks/rest/webhook with the next canned reply (a status and a body)."""
 
     def __init__(self):
         self.replies: list[tuple[int, Any]] = []
         self.received: list[dict] = []
+        self.release = threading.Event()   # a HOLD reply waits for this (Rasa too slow to answer)
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -232,6 +236,8 @@ class FakeRasa:
                 length = int(self.headers.get("Content-Length") or 0)
                 owner.received.append(json.loads(self.rfile.read(length)))
                 status, body = owner.replies.pop(0)
+                if body == HOLD:
+                    owner.release.wait(30)
                 raw = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -247,6 +253,7 @@ class FakeRasa:
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
 
     def close(self):
+        self.release.set()
         self.http.shutdown()
         self.http.server_close()
 
@@ -325,6 +332,18 @@ def test_rasa_outcome_becomes_the_outcome_panel_without_repeating_its_lines(rela
     outcome = data["outcome"]
     assert outcome["reference"] == contact_id and outcome["by_when"] == "within 2 hours"
     assert outcome["advice"] == ["If things get worse, call NHS 111."] and outcome["emergency"] is False
+
+
+def test_rasa_too_slow_to_answer_sends_the_page_to_the_form(rasa, tmp_path, clock):
+    app = make_app(chat_settings(SPOA_CLOCK=clock, RASA_URL=rasa.url, RASA_READ_TIMEOUT=0.3), chat_triage(), tmp_path)
+    client = app.test_client()
+    rasa.replies.append((200, HOLD))
+    data = client.post("/chat/api/message", json={"text": "my dad has fallen and can't get up"},
+                       headers=csrf_headers(client)).get_json()
+    rasa.release.set()
+    assert data["fallback"] is True and data["question"]["id"] == "emergency_screen"
+    assert stored_facts(app, data["contact_id"])["on_floor_cannot_get_up"] is True
+    app.extensions["spoa"].store.dispose()
 
 
 def test_actions_that_cannot_reach_the_app_send_the_page_to_the_form(relayed, rasa):
