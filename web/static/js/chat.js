@@ -191,8 +191,7 @@
   }
 
   function renderQuestion(q) {
-    question = q;
-    addMessage("bot", q.text);
+    question = q;   // shown in the form; it joins the conversation once answered (said once, not twice)
     var group = $("guided-group");
     clear(group);
     group.className = "nhsuk-form-group";
@@ -302,6 +301,7 @@
       typing(false);
       busy = false;
       if (!result.ok) { showGuidedError(errorText(result)); return; }
+      addMessage("bot", question.text);
       addMessage("user", words);
       var data = result.data;
       contactId = data.contact_id || contactId;
