@@ -171,6 +171,7 @@ def test_fall_with_long_lie_goes_to_rapid_response_in_the_fallback_form_with_ras
     log = page.inner_text("#chat-messages")
     assert "My mum has fallen" in log and "None of these" in log
     page.screenshot(path=str(SHOTS / "chat-fallback-outcome.png"), full_page=True)
+    assert serious_violations(page) == []                          # the outcome panel
     assert page.errors == []
 
 
@@ -203,6 +204,7 @@ def test_chest_pain_ticked_shows_the_999_panel_at_once_with_the_keyboard_only(ch
     assert re.search(r"SPA-\w{4}-\w{4}", page.inner_text("#emergency-reference"))
     assert not page.is_visible("#guided") and not page.is_visible("#outcome")
     page.screenshot(path=str(SHOTS / "chat-999.png"), full_page=True)
+    assert serious_violations(page) == []                          # the 999 panel
 
 
 def test_typing_indicator_shows_and_is_announced_while_the_answer_is_on_its_way(chat):
