@@ -1,4 +1,4 @@
-"""The supervisor's audit pages (/supervisor) and the duty worker's worklist page (/duty).
+"""The supervisor's audit pages (/audit) and the duty worker's worklist page (/worklist).
 
 Real app, real engine, real SQLite store (fixtures in conftest.py); staff log in through the
 login form and every POST carries the CSRF token read from the page, as a browser would.
@@ -20,8 +20,8 @@ from engine_helpers import EXAMPLES_DIR, RULES_DIR
 from web.store import contacts
 from web.store.models import AuditEntry, Decision, Review
 
-AUDIT_PAGES = ["/supervisor/", "/supervisor/contacts", "/supervisor/contacts.csv", "/supervisor/charts",
-               "/supervisor/charts.json", "/supervisor/audit-log", "/supervisor/replay"]
+AUDIT_PAGES = ["/audit/", "/audit/contacts", "/audit/contacts.csv", "/audit/charts",
+               "/audit/charts.json", "/audit/log", "/audit/replay"]
 
 
 def example(name: str, **changes) -> dict:
@@ -89,27 +89,27 @@ def test_a_supervisor_can_open_the_audit_pages(supervisor):
 
 
 def test_an_admin_can_open_a_contact_trace(client_as, app, seeded):
-    assert client_as("admin").get(f"/supervisor/contacts/{seeded['fall']}").status_code == 200
+    assert client_as("admin").get(f"/audit/contacts/{seeded['fall']}").status_code == 200
 
 
 def test_someone_not_logged_in_is_sent_to_the_login_page(client):
-    response = client.get("/supervisor/contacts")
+    response = client.get("/audit/contacts")
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
 
 
 def test_a_call_handler_cannot_open_the_worklist(client_as):
-    assert client_as("call_handler").get("/duty/").status_code == 403
+    assert client_as("call_handler").get("/worklist/").status_code == 403
 
 
 def test_duty_workers_supervisors_and_admins_can_open_the_worklist(client_as):
-    assert [client_as(role).get("/duty/").status_code for role in ("duty_worker", "supervisor", "admin")] == [
+    assert [client_as(role).get("/worklist/").status_code for role in ("duty_worker", "supervisor", "admin")] == [
         200, 200, 200]
 
 
 def test_a_call_handler_cannot_override_a_decision(client_as, app, seeded):
     handler = client_as("call_handler")
     token = token_from(handler.get("/auth/login").get_data(as_text=True))
-    response = handler.post(f"/supervisor/contacts/{seeded['fall']}/override",
+    response = handler.post(f"/audit/contacts/{seeded['fall']}/override",
                             data={"csrf_token": token, "route": "mdt", "reason": "I think so"})
     assert response.status_code == 403
     with app.extensions["spoa"].store.session() as db:
@@ -119,47 +119,47 @@ def test_a_call_handler_cannot_override_a_decision(client_as, app, seeded):
 # -- the list, its filters and paging --------------------------------------------------------
 
 def test_the_list_shows_every_contact_unfiltered(supervisor, seeded):
-    html = supervisor.get("/supervisor/contacts").get_data(as_text=True)
+    html = supervisor.get("/audit/contacts").get_data(as_text=True)
     assert references(html) == set(seeded.values())
     assert "<strong>4</strong> contacts" in html
 
 
 def test_filtering_by_rapid_response_shows_only_the_fall(supervisor, seeded):
-    html = supervisor.get("/supervisor/contacts?route=rapid_response").get_data(as_text=True)
+    html = supervisor.get("/audit/contacts?route=rapid_response").get_data(as_text=True)
     assert references(html) == {seeded["fall"]}
 
 
 def test_filtering_by_a_safeguarding_referral_shows_only_the_abuse_contact(supervisor, seeded):
-    html = supervisor.get("/supervisor/contacts?safeguarding_level=referral").get_data(as_text=True)
+    html = supervisor.get("/audit/contacts?safeguarding_level=referral").get_data(as_text=True)
     assert references(html) == {seeded["abuse"]}
 
 
 def test_filtering_review_required_yes_and_no_split_the_list(supervisor, seeded):
-    needing = references(supervisor.get("/supervisor/contacts?review_required=yes").get_data(as_text=True))
-    not_needing = references(supervisor.get("/supervisor/contacts?review_required=no").get_data(as_text=True))
+    needing = references(supervisor.get("/audit/contacts?review_required=yes").get_data(as_text=True))
+    not_needing = references(supervisor.get("/audit/contacts?review_required=no").get_data(as_text=True))
     assert needing == {seeded["abuse"]}
     assert not_needing == {seeded["fall"], seeded["lonely"], seeded["chest"]}
 
 
 def test_filtering_by_locality_pathway_and_channel(supervisor, seeded):
-    assert references(supervisor.get("/supervisor/contacts?locality=swale").get_data(as_text=True)) == {
+    assert references(supervisor.get("/audit/contacts?locality=swale").get_data(as_text=True)) == {
         seeded["fall"]}
-    assert references(supervisor.get("/supervisor/contacts?pathway=ambulance").get_data(as_text=True)) == {
+    assert references(supervisor.get("/audit/contacts?pathway=ambulance").get_data(as_text=True)) == {
         seeded["chest"]}
-    assert references(supervisor.get("/supervisor/contacts?channel=professional_referral")
+    assert references(supervisor.get("/audit/contacts?channel=professional_referral")
                       .get_data(as_text=True)) == {seeded["abuse"]}
 
 
 def test_filtering_by_dates_takes_whole_days(supervisor, seeded):
-    first_day = references(supervisor.get("/supervisor/contacts?from=2026-11-25&to=2026-11-25")
+    first_day = references(supervisor.get("/audit/contacts?from=2026-11-25&to=2026-11-25")
                            .get_data(as_text=True))
-    second_day = references(supervisor.get("/supervisor/contacts?from=2026-11-26").get_data(as_text=True))
+    second_day = references(supervisor.get("/audit/contacts?from=2026-11-26").get_data(as_text=True))
     assert first_day == {seeded["fall"], seeded["lonely"]}
     assert second_day == {seeded["chest"], seeded["abuse"]}
 
 
 def test_a_date_that_is_not_a_date_is_named_in_an_error_summary_not_a_crash(supervisor, seeded):
-    response = supervisor.get("/supervisor/contacts?from=31/02/2026&route=emergency")
+    response = supervisor.get("/audit/contacts?from=31/02/2026&route=emergency")
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "nhsuk-error-summary" in html and "Date from must be a real date" in html
@@ -167,13 +167,13 @@ def test_a_date_that_is_not_a_date_is_named_in_an_error_summary_not_a_crash(supe
 
 
 def test_a_route_that_is_not_in_the_protocol_is_refused(supervisor, seeded):
-    response = supervisor.get("/supervisor/contacts?route=teleport")
+    response = supervisor.get("/audit/contacts?route=teleport")
     assert response.status_code == 400
     assert "Route must be one of the listed options" in response.get_data(as_text=True)
 
 
 def test_dates_in_the_wrong_order_are_refused(supervisor, seeded):
-    response = supervisor.get("/supervisor/contacts?from=2026-11-26&to=2026-11-25")
+    response = supervisor.get("/audit/contacts?from=2026-11-26&to=2026-11-25")
     assert response.status_code == 400
     assert "Date to must be the same as or after date from" in response.get_data(as_text=True)
 
@@ -181,8 +181,8 @@ def test_dates_in_the_wrong_order_are_refused(supervisor, seeded):
 def test_the_list_pages_25_at_a_time_newest_first(supervisor, app):
     made = [add_contact(app, example("lonely", received_at=(T0 - timedelta(hours=n)).isoformat()))
             for n in range(27)]
-    first = supervisor.get("/supervisor/contacts").get_data(as_text=True)
-    second = supervisor.get("/supervisor/contacts?page=2").get_data(as_text=True)
+    first = supervisor.get("/audit/contacts").get_data(as_text=True)
+    second = supervisor.get("/audit/contacts?page=2").get_data(as_text=True)
     assert references(first) == set(made[:25])
     assert references(second) == set(made[25:])
     assert 'aria-label="Page 2"' in first and 'rel="next"' in first
@@ -190,22 +190,22 @@ def test_the_list_pages_25_at_a_time_newest_first(supervisor, app):
 
 
 def test_a_page_past_the_end_shows_the_last_page(supervisor, seeded):
-    html = supervisor.get("/supervisor/contacts?page=99").get_data(as_text=True)
+    html = supervisor.get("/audit/contacts?page=99").get_data(as_text=True)
     assert references(html) == set(seeded.values())
-    assert supervisor.get("/supervisor/contacts?page=abc").status_code == 200
+    assert supervisor.get("/audit/contacts?page=abc").status_code == 200
 
 
 def test_paging_keeps_the_filters(supervisor, app):
     for n in range(26):
         add_contact(app, example("lonely", received_at=(T0 - timedelta(hours=n)).isoformat()))
-    html = supervisor.get("/supervisor/contacts?route=voluntary_sector").get_data(as_text=True)
+    html = supervisor.get("/audit/contacts?route=voluntary_sector").get_data(as_text=True)
     assert "page=2" in html and "route=voluntary_sector" in re.search(r'href="([^"]*page=2[^"]*)"', html).group(1)
 
 
 # -- CSV export ------------------------------------------------------------------------------
 
 def test_the_csv_export_holds_the_filtered_list_and_is_audit_logged(supervisor, app, seeded):
-    response = supervisor.get("/supervisor/contacts.csv?route=voluntary_sector")
+    response = supervisor.get("/audit/contacts.csv?route=voluntary_sector")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
@@ -218,14 +218,14 @@ def test_the_csv_export_holds_the_filtered_list_and_is_audit_logged(supervisor, 
 
 
 def test_the_csv_export_of_everything_has_a_row_per_contact(supervisor, seeded):
-    rows = list(csv.DictReader(io.StringIO(supervisor.get("/supervisor/contacts.csv").get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(supervisor.get("/audit/contacts.csv").get_data(as_text=True))))
     assert {row["reference"] for row in rows} == set(seeded.values())
     assert {row["review_required"] for row in rows} == {"yes", "no"}
 
 
 def test_a_place_name_that_looks_like_a_formula_is_defused_in_the_csv(supervisor, app):
     reference = add_contact(app, example("lonely", facts={"locality": "=HYPERLINK(\"http://x\")"}))
-    rows = list(csv.DictReader(io.StringIO(supervisor.get("/supervisor/contacts.csv").get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(supervisor.get("/audit/contacts.csv").get_data(as_text=True))))
     row = next(row for row in rows if row["reference"] == reference)
     assert row["locality"].startswith("'=")
 
@@ -233,7 +233,7 @@ def test_a_place_name_that_looks_like_a_formula_is_defused_in_the_csv(supervisor
 # -- one contact: facts, decisions, trace ----------------------------------------------------
 
 def test_the_trace_of_a_long_lie_names_the_rule_its_title_version_and_source(supervisor, seeded):
-    html = supervisor.get(f"/supervisor/contacts/{seeded['fall']}").get_data(as_text=True)
+    html = supervisor.get(f"/audit/contacts/{seeded['fall']}").get_data(as_text=True)
     assert "UCR-1" in html
     assert "A fall without serious injury (including a long lie on the floor)" in html
     assert "version 1" in html
@@ -242,7 +242,7 @@ def test_the_trace_of_a_long_lie_names_the_rule_its_title_version_and_source(sup
 
 
 def test_the_trace_says_which_rules_were_outranked(supervisor, seeded):
-    html = supervisor.get(f"/supervisor/contacts/{seeded['fall']}").get_data(as_text=True)
+    html = supervisor.get(f"/audit/contacts/{seeded['fall']}").get_data(as_text=True)
     assert "SELF-1" in html and "No other route - information, advice and safety-netting" in html
 
 
@@ -251,7 +251,7 @@ def test_the_facts_timeline_shows_each_answer_its_source_and_who_gave_it(supervi
     spoa.store.run(lambda db: contacts.add_facts(db, spoa.triage, seeded["fall"], {"on_anticoagulants": True},
                                                  now=T0 + timedelta(minutes=5), source="console",
                                                  actor="handler-ann"))
-    html = supervisor.get(f"/supervisor/contacts/{seeded['fall']}").get_data(as_text=True)
+    html = supervisor.get(f"/audit/contacts/{seeded['fall']}").get_data(as_text=True)
     timeline = html[html.index('id="facts-timeline"'):html.index('id="decisions"')]
     assert "on floor cannot get up" in timeline and "call handler console" in timeline and "handler-ann" in timeline
     assert "26 Nov 2026, 10:05" in timeline  # London time (GMT in November)
@@ -259,31 +259,31 @@ def test_the_facts_timeline_shows_each_answer_its_source_and_who_gave_it(supervi
 
 
 def test_a_safeguarding_referral_shows_why_a_person_must_review_it(supervisor, seeded):
-    html = supervisor.get(f"/supervisor/contacts/{seeded['abuse']}").get_data(as_text=True)
+    html = supervisor.get(f"/audit/contacts/{seeded['abuse']}").get_data(as_text=True)
     assert "Why a person must review this" in html
     assert "a person must review and make the referral" in html
 
 
 def test_an_incomplete_contact_lists_what_was_still_missing(supervisor, app):
     reference = add_contact(app, {"channel": "web_chat", "facts": {"lonely_or_isolated": True}})
-    html = supervisor.get(f"/supervisor/contacts/{reference}").get_data(as_text=True)
+    html = supervisor.get(f"/audit/contacts/{reference}").get_data(as_text=True)
     assert "Still missing when decided" in html and "unresponsive" in html
 
 
 def test_viewing_a_contact_is_written_to_the_audit_log(supervisor, app, seeded):
-    supervisor.get(f"/supervisor/contacts/{seeded['lonely']}")
+    supervisor.get(f"/audit/contacts/{seeded['lonely']}")
     assert ("contact.view", seeded["lonely"]) in audit_actions(app)
 
 
 def test_an_unknown_reference_is_a_404_not_a_crash(supervisor):
-    assert supervisor.get("/supervisor/contacts/SPA-0000-0000").status_code == 404
+    assert supervisor.get("/audit/contacts/SPA-0000-0000").status_code == 404
 
 
 # -- overrides -------------------------------------------------------------------------------
 
 def _override(client, reference: str, **fields):
-    token = token_from(client.get(f"/supervisor/contacts/{reference}").get_data(as_text=True))
-    return client.post(f"/supervisor/contacts/{reference}/override", data={"csrf_token": token, **fields})
+    token = token_from(client.get(f"/audit/contacts/{reference}").get_data(as_text=True))
+    return client.post(f"/audit/contacts/{reference}/override", data={"csrf_token": token, **fields})
 
 
 def test_an_override_without_a_reason_is_refused_and_nothing_is_recorded(supervisor, app, seeded):
@@ -310,7 +310,7 @@ def test_an_override_to_a_route_outside_the_protocol_is_refused(supervisor, app,
 
 
 def test_an_override_without_the_csrf_token_is_refused(supervisor, app, seeded):
-    response = supervisor.post(f"/supervisor/contacts/{seeded['lonely']}/override",
+    response = supervisor.post(f"/audit/contacts/{seeded['lonely']}/override",
                                data={"route": "mdt", "reason": "Known to the MDT"})
     assert response.status_code == 400
     with app.extensions["spoa"].store.session() as db:
@@ -339,9 +339,9 @@ def test_an_override_with_a_reason_is_recorded_as_a_new_review_never_an_edit(sup
 
 def test_an_overridden_contact_is_found_by_the_overridden_filter(supervisor, seeded):
     _override(supervisor, seeded["lonely"], route="mdt", reason="Known to the MDT")
-    assert references(supervisor.get("/supervisor/contacts?overridden=yes").get_data(as_text=True)) == {
+    assert references(supervisor.get("/audit/contacts?overridden=yes").get_data(as_text=True)) == {
         seeded["lonely"]}
-    assert seeded["lonely"] not in references(supervisor.get("/supervisor/contacts?overridden=no")
+    assert seeded["lonely"] not in references(supervisor.get("/audit/contacts?overridden=no")
                                               .get_data(as_text=True))
 
 
@@ -349,7 +349,7 @@ def test_an_overridden_contact_is_found_by_the_overridden_filter(supervisor, see
 
 def test_the_chart_data_counts_routes_per_day_levels_and_rates(supervisor, seeded):
     _override(supervisor, seeded["lonely"], route="mdt", reason="Known to the MDT")
-    data = supervisor.get("/supervisor/charts.json").get_json()
+    data = supervisor.get("/audit/charts.json").get_json()
     assert data["total"] == 4
     assert data["routes_per_day"]["labels"] == ["2026-11-25", "2026-11-26"]
     per_route = {ds["key"]: ds["data"] for ds in data["routes_per_day"]["datasets"]}
@@ -362,10 +362,10 @@ def test_the_chart_data_counts_routes_per_day_levels_and_rates(supervisor, seede
 
 
 def test_the_charts_page_loads_chart_js_from_a_file_and_shows_the_numbers_as_tables(supervisor, seeded):
-    response = supervisor.get("/supervisor/charts?from=2026-11-26")
+    response = supervisor.get("/audit/charts?from=2026-11-26")
     html = response.get_data(as_text=True)
     assert "/static/vendor/chart.umd.min.js" in html and "/static/js/charts.js" in html
-    assert 'data-source="/supervisor/charts.json?from=2026-11-26"' in html
+    assert 'data-source="/audit/charts.json?from=2026-11-26"' in html
     assert "<script>" not in html and "style=" not in html  # the CSP allows neither inline
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 
@@ -373,32 +373,32 @@ def test_the_charts_page_loads_chart_js_from_a_file_and_shows_the_numbers_as_tab
 # -- the audit log ---------------------------------------------------------------------------
 
 def test_an_untouched_audit_log_verifies_ok(supervisor, seeded):
-    html = supervisor.get("/supervisor/audit-log").get_data(as_text=True)
+    html = supervisor.get("/audit/log").get_data(as_text=True)
     assert "The audit log is intact" in html
 
 
 def test_a_changed_audit_row_is_named_on_the_verification_page(supervisor, app, seeded):
-    supervisor.get(f"/supervisor/contacts/{seeded['fall']}")
+    supervisor.get(f"/audit/contacts/{seeded['fall']}")
     store = app.extensions["spoa"].store
     with store.session() as db:
         view = db.scalars(select(AuditEntry).where(AuditEntry.action == "contact.view")).first()
     with store.engine.begin() as connection:  # someone with database access gets past the trigger
         connection.execute(text("DROP TRIGGER audit_log_no_update"))
         connection.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE id = :id"), {"id": view.id})
-    html = supervisor.get("/supervisor/audit-log").get_data(as_text=True)
+    html = supervisor.get("/audit/log").get_data(as_text=True)
     assert f"The audit log is broken at row {view.id}" in html
     assert "someone-else" in html  # the broken row is shown as stored now
 
 
 def test_verifying_is_itself_audit_logged(supervisor, app):
-    supervisor.get("/supervisor/audit-log")
+    supervisor.get("/audit/log")
     assert "audit.verify" in [action for action, _ in audit_actions(app)]
 
 
 # -- replay ----------------------------------------------------------------------------------
 
 def test_replaying_with_the_current_rules_changes_nothing(supervisor, seeded):
-    html = supervisor.get("/supervisor/replay?run=1&from=2026-11-25&to=2026-11-26").get_data(as_text=True)
+    html = supervisor.get("/audit/replay?run=1&from=2026-11-25&to=2026-11-26").get_data(as_text=True)
     assert re.search(r"Replayed <strong>4</strong> contacts", html)
     assert "<strong>0</strong> would change route" in html
 
@@ -422,7 +422,7 @@ def candidate_rules(app, tmp_path):
 
 def test_replaying_a_candidate_that_sends_falls_to_the_mdt_names_the_fall(supervisor, app, seeded,
                                                                            candidate_rules):
-    html = supervisor.get(f"/supervisor/replay?run=1&rules={candidate_rules}").get_data(as_text=True)
+    html = supervisor.get(f"/audit/replay?run=1&rules={candidate_rules}").get_data(as_text=True)
     assert "<strong>1</strong> would change route" in html
     table = html[html.index('id="replay-transitions"'):]
     assert "Rapid response" in table and "Multidisciplinary team" in table and seeded["fall"] in table
@@ -431,7 +431,7 @@ def test_replaying_a_candidate_that_sends_falls_to_the_mdt_names_the_fall(superv
 
 
 def test_replaying_a_rule_set_not_on_the_list_is_refused(supervisor, seeded, candidate_rules):
-    response = supervisor.get("/supervisor/replay?run=1&rules=/etc")
+    response = supervisor.get("/audit/replay?run=1&rules=/etc")
     assert response.status_code == 400
     assert "Choose a rule set from the list" in response.get_data(as_text=True)
 
@@ -452,7 +452,7 @@ def test_the_worklist_puts_the_most_urgent_first_then_the_oldest(duty_worker, ap
     lonely_new = add_contact(app, example("lonely", received_at="2026-11-26T09:00:00Z"))
     fall = add_contact(app, example("fall-long-lie", received_at="2026-11-26T09:30:00Z"))
     chest = add_contact(app, example("chest-pain", received_at="2026-11-26T09:40:00Z"))
-    html = duty_worker.get("/duty/").get_data(as_text=True)
+    html = duty_worker.get("/worklist/").get_data(as_text=True)
     order = _queue_order(html)
     assert order == [fall, lonely_old, lonely_new]  # 999 advice needs no referral: not listed
     assert chest not in order
@@ -462,12 +462,12 @@ def test_the_worklist_puts_the_most_urgent_first_then_the_oldest(duty_worker, ap
 
 def test_an_overdue_referral_says_by_how_much(duty_worker, app, clock):
     add_contact(app, example("fall-long-lie", received_at="2026-11-26T07:00:00Z"))
-    html = duty_worker.get("/duty/").get_data(as_text=True)
+    html = duty_worker.get("/worklist/").get_data(as_text=True)
     assert "Overdue by 1 hour" in html
 
 
 def _worklist_post(client, item_path: str, **fields):
-    token = token_from(client.get("/duty/").get_data(as_text=True))
+    token = token_from(client.get("/worklist/").get_data(as_text=True))
     return client.post(item_path, data={"csrf_token": token, **fields})
 
 
@@ -479,7 +479,7 @@ def _open_item_id(app, reference: str) -> int:
 def test_accepting_a_referral_sends_it_and_takes_it_off_the_list(duty_worker, app):
     fall = add_contact(app, example("fall-long-lie"))
     item = _open_item_id(app, fall)
-    response = _worklist_post(duty_worker, f"/duty/{item}/accept")
+    response = _worklist_post(duty_worker, f"/worklist/{item}/accept")
     assert response.status_code == 303
     html = duty_worker.get(response.headers["Location"]).get_data(as_text=True)
     assert "Accepted: the referral is sent." in html and fall not in _queue_order(html)
@@ -492,7 +492,7 @@ def test_accepting_a_referral_sends_it_and_takes_it_off_the_list(duty_worker, ap
 def test_returning_a_referral_without_a_reason_is_refused(duty_worker, app):
     fall = add_contact(app, example("fall-long-lie"))
     item = _open_item_id(app, fall)
-    response = _worklist_post(duty_worker, f"/duty/{item}/return", reason="")
+    response = _worklist_post(duty_worker, f"/worklist/{item}/return", reason="")
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "nhsuk-error-summary" in html and f'href="#reason-{item}"' in html
@@ -504,19 +504,19 @@ def test_returning_a_referral_without_a_reason_is_refused(duty_worker, app):
 def test_returning_a_referral_with_a_reason_records_it(duty_worker, app):
     fall = add_contact(app, example("fall-long-lie"))
     item = _open_item_id(app, fall)
-    response = _worklist_post(duty_worker, f"/duty/{item}/return", reason="Already admitted to hospital")
+    response = _worklist_post(duty_worker, f"/worklist/{item}/return", reason="Already admitted to hospital")
     assert response.status_code == 303
     with app.extensions["spoa"].store.session() as db:
         review = db.scalars(select(Review)).one()
     assert (review.action, review.reason) == ("return", "Already admitted to hospital")
-    assert fall not in _queue_order(duty_worker.get("/duty/").get_data(as_text=True))
+    assert fall not in _queue_order(duty_worker.get("/worklist/").get_data(as_text=True))
 
 
 def test_accepting_an_item_twice_is_a_clear_conflict_not_a_crash(duty_worker, app):
     fall = add_contact(app, example("fall-long-lie"))
     item = _open_item_id(app, fall)
-    _worklist_post(duty_worker, f"/duty/{item}/accept")
-    response = _worklist_post(duty_worker, f"/duty/{item}/accept")
+    _worklist_post(duty_worker, f"/worklist/{item}/accept")
+    response = _worklist_post(duty_worker, f"/worklist/{item}/accept")
     assert response.status_code == 409 and "already accepted" in response.get_data(as_text=True)
 
 
@@ -528,7 +528,7 @@ def test_a_candidate_rule_set_that_fails_its_checks_is_reported_not_a_crash(supe
                                                            "{fact: fall_injurie, is_not: serious}", 1),
                    encoding="utf-8")
     app.config["SPOA_REPLAY_RULES"] = {"typo": str(folder)}
-    response = supervisor.get("/supervisor/replay?run=1&rules=typo")
+    response = supervisor.get("/audit/replay?run=1&rules=typo")
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "The rule set “typo” could not be loaded" in html and "fall_injurie" in html
@@ -536,7 +536,7 @@ def test_a_candidate_rule_set_that_fails_its_checks_is_reported_not_a_crash(supe
 
 def test_the_worklist_says_which_rule_sent_the_referral(duty_worker, app):
     add_contact(app, example("fall-long-lie"))
-    html = duty_worker.get("/duty/").get_data(as_text=True)
+    html = duty_worker.get("/worklist/").get_data(as_text=True)
     assert "UCR-1" in html and "A fall without serious injury (including a long lie on the floor)" in html
 
 
@@ -545,22 +545,22 @@ def test_a_supervisor_filters_exports_and_overrides_on_postgresql(pg_app, client
     fall = add_contact(pg_app, example("fall-long-lie", received_at="2026-11-25T09:00:00Z"))
     lonely = add_contact(pg_app, example("lonely", received_at="2026-11-26T09:00:00Z"))
     supervisor = client_as("supervisor", on_app=pg_app)
-    assert references(supervisor.get("/supervisor/contacts?route=rapid_response&to=2026-11-25")
+    assert references(supervisor.get("/audit/contacts?route=rapid_response&to=2026-11-25")
                       .get_data(as_text=True)) == {fall}
-    rows = list(csv.DictReader(io.StringIO(supervisor.get("/supervisor/contacts.csv?from=2026-11-26")
+    rows = list(csv.DictReader(io.StringIO(supervisor.get("/audit/contacts.csv?from=2026-11-26")
                                            .get_data(as_text=True))))
     assert [row["reference"] for row in rows] == [lonely]
     assert _override(supervisor, fall, route="mdt", reason="").status_code == 400
     assert _override(supervisor, fall, route="mdt", reason="Known to the MDT").status_code == 303
-    assert references(supervisor.get("/supervisor/contacts?overridden=yes").get_data(as_text=True)) == {fall}
-    assert "The audit log is intact" in supervisor.get("/supervisor/audit-log").get_data(as_text=True)
+    assert references(supervisor.get("/audit/contacts?overridden=yes").get_data(as_text=True)) == {fall}
+    assert "The audit log is intact" in supervisor.get("/audit/log").get_data(as_text=True)
 
 
 def test_an_overridden_referral_shows_the_supervisor_s_reason_on_the_worklist(client_as, app):
     lonely = add_contact(app, example("lonely"))
     supervisor = client_as("supervisor")
     _override(supervisor, lonely, route="rapid_response", reason="Fell twice today; needs a visit")
-    html = supervisor.get("/duty/").get_data(as_text=True)
+    html = supervisor.get("/worklist/").get_data(as_text=True)
     item = html[html.index(lonely):]
     assert "Fell twice today; needs a visit" in item[:2000] and supervisor.username in item[:2000]
 
@@ -569,11 +569,11 @@ def test_a_second_decision_says_which_facts_it_was_decided_again_after(superviso
     spoa = app.extensions["spoa"]
     spoa.store.run(lambda db: contacts.add_facts(db, spoa.triage, seeded["lonely"], {"fallen": True},
                                                  now=T0 + timedelta(minutes=3), source="console", actor="ann"))
-    html = supervisor.get(f"/supervisor/contacts/{seeded['lonely']}").get_data(as_text=True)
+    html = supervisor.get(f"/audit/contacts/{seeded['lonely']}").get_data(as_text=True)
     assert "Decided again after: fallen: yes." in html
 
 
 def test_the_contact_page_shows_the_advice_and_services_given(supervisor, seeded):
-    html = supervisor.get(f"/supervisor/contacts/{seeded['lonely']}").get_data(as_text=True)
+    html = supervisor.get(f"/audit/contacts/{seeded['lonely']}").get_data(as_text=True)
     assert "call NHS 111" in html
     assert "Services suggested from the directory" in html

@@ -28,6 +28,11 @@ def test_supervisor_logs_in_and_lands_on_the_audit_pages(app, make_user):
     assert client.get("/audit/").status_code == 200
 
 
+def test_duty_worker_logs_in_and_lands_on_the_worklist(app, make_user):
+    response = login(app.test_client(), make_user("duty_worker"))
+    assert response.status_code == 302 and response.headers["Location"] == "/worklist/"
+
+
 def test_wrong_password_is_refused_and_the_attempt_audited(app, make_user):
     username = make_user("supervisor")
     client = app.test_client()
@@ -77,14 +82,14 @@ def test_rate_limits_can_live_in_redis(triage, tmp_path, make_user):
 def test_call_handler_cannot_open_the_audit_pages(client_as):
     handler = client_as("call_handler")
     assert handler.get("/audit/").status_code == 403
-    assert handler.get("/audit/verify").status_code == 403
+    assert handler.get("/audit/log").status_code == 403
     assert handler.get("/api/audit/verify").status_code == 403
 
 
 def test_supervisor_can_open_the_audit_pages(client_as):
     supervisor = client_as("supervisor")
     assert supervisor.get("/audit/").status_code == 200
-    assert supervisor.get("/audit/verify").status_code == 200
+    assert supervisor.get("/audit/log").status_code == 200
 
 
 def test_duty_worker_opens_the_worklist_but_not_the_audit_pages(client_as):

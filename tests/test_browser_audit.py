@@ -128,7 +128,7 @@ def test_a_supervisor_filters_opens_a_trace_and_overrides_with_a_reason(page, se
     log_in(page, "sup.browser")
 
     # The list, then filtered to rapid response.
-    page.goto("/supervisor/contacts")
+    page.goto("/audit/contacts")
     assert page.locator("#contacts-table tbody tr").count() == 4
     assert serious_accessibility_problems(page) == []
     page.get_by_label("Route", exact=True).select_option("rapid_response")
@@ -140,7 +140,7 @@ def test_a_supervisor_filters_opens_a_trace_and_overrides_with_a_reason(page, se
 
     # The contact's trace, in plain words, with its rules' titles and sources.
     page.get_by_role("link", name=fall).click()
-    page.wait_for_url(f"**/supervisor/contacts/{fall}")
+    page.wait_for_url(f"**/audit/contacts/{fall}")
     trace = page.locator("#decisions ~ section .app-trace").first
     assert "UCR-1" in trace.inner_text()
     assert "A fall without serious injury (including a long lie on the floor)" in trace.inner_text()
@@ -175,7 +175,7 @@ def test_a_supervisor_filters_opens_a_trace_and_overrides_with_a_reason(page, se
 
 def test_the_charts_draw_under_the_content_security_policy(page, server, shots):
     log_in(page, "sup.browser")
-    page.goto("/supervisor/charts")
+    page.goto("/audit/charts")
     page.wait_for_selector("#charts[data-drawn='true']")
     assert serious_accessibility_problems(page) == []
     page.screenshot(path=str(shots / "audit-charts.png"), full_page=True)
@@ -184,7 +184,7 @@ def test_the_charts_draw_under_the_content_security_policy(page, server, shots):
 
 def test_the_audit_log_page_verifies_the_chain(page, server, shots):
     log_in(page, "sup.browser")
-    page.goto("/supervisor/audit-log")
+    page.goto("/audit/log")
     assert "The audit log is intact" in page.locator("#verify-result").inner_text()
     assert serious_accessibility_problems(page) == []
     page.screenshot(path=str(shots / "audit-log.png"), full_page=True)
@@ -192,7 +192,7 @@ def test_the_audit_log_page_verifies_the_chain(page, server, shots):
 
 def test_a_duty_worker_sees_the_worklist_and_cannot_open_the_audit_pages(page, server, shots):
     log_in(page, "duty.browser")
-    page.goto("/duty/")
+    page.goto("/worklist/")
     items = page.locator("#worklist > li")
     assert items.count() >= 2
     assert serious_accessibility_problems(page) == []
@@ -214,6 +214,6 @@ def test_a_duty_worker_sees_the_worklist_and_cannot_open_the_audit_pages(page, s
     page.locator(".nhsuk-notification-banner--success").wait_for()
     assert reference not in page.locator("#worklist").inner_text()
 
-    response = page.goto("/supervisor/contacts")
+    response = page.goto("/audit/contacts")
     assert response.status == 403
     assert csp_violations(page) == []

@@ -1,6 +1,6 @@
 """What the supervisor's audit pages and the duty worker's worklist page read and show.
 
-The pages in web/blueprints/audit_pages.py and worklist_pages.py are thin: they parse the
+The pages in web/blueprints/audit.py and worklist.py are thin: they parse the
 request, call one function here, and render. Functions here read the store (through the
 store's own repository functions where they exist) and turn stored decisions into plain words:
 a decision's `fired` items become sentences a supervisor can check against the protocol.
@@ -327,7 +327,7 @@ def view_contact(session: Session, contact_id: str, *, actor: str, actor_role: s
     """Everything about one contact, and an audit-log row saying who viewed it (one transaction)."""
     record = contacts.contact_record(session, contact_id, now=now)
     audit.append(session, actor=actor, actor_role=actor_role, action="contact.view", target=record["id"],
-                 details={"via": "audit_pages"}, at=now)
+                 details={"via": "audit"}, at=now)
     previous: dict[str, Any] | None = None
     for decision in record["decisions"]:
         body = decision["decision"] or {}
@@ -433,7 +433,7 @@ def verify_log(session: Session) -> tuple[audit.VerifyResult, dict[str, Any] | N
 def record_verify(session: Session, result: audit.VerifyResult, *, actor: str, actor_role: str | None,
                   now: datetime) -> None:
     audit.append(session, actor=actor, actor_role=actor_role, action="audit.verify",
-                 details={"ok": result.ok, "rows": result.rows_checked, "via": "audit_pages"}, at=now)
+                 details={"ok": result.ok, "rows": result.rows_checked, "via": "audit"}, at=now)
 
 
 def recent_log(session: Session, *, limit: int = 20) -> list[dict[str, Any]]:

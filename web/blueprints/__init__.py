@@ -13,9 +13,8 @@ from flask import Flask
 BLUEPRINTS = [
     "web.blueprints.auth",      # staff login and logout
     "web.blueprints.api",       # JSON API (/api): contacts, facts, triage, health, worklist
-    "web.blueprints.audit",     # supervisors: contacts, decisions, traces, audit log (/audit)
-    "web.blueprints.worklist",  # duty workers: referrals and call-backs (/worklist)
-    "web.blueprints.audit_pages", "web.blueprints.worklist_pages",  # NHS-styled /supervisor and /duty pages
+    "web.blueprints.audit",     # supervisors: contacts, traces, overrides, CSV, charts, replay, audit log (/audit)
+    "web.blueprints.worklist",  # duty workers: referrals and call-backs to accept or return (/worklist)
     "web.blueprints.console",   # call handlers: guided triage on the phone (/console)
     "web.blueprints.dialogue_api",  # the chat's Rasa action server: one dialogue turn (/api/dialogue)
     "web.blueprints.chat",      # residents: the web chat page, relayed to Rasa, with a guided-form fallback (/chat)

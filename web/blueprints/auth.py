@@ -14,10 +14,10 @@ from web.store import audit, users
 bp = Blueprint("auth", __name__)
 
 HOME_ENDPOINTS = {
-    "supervisor": "audit.index",
-    "admin": "audit.index",
-    "duty_worker": "worklist.index",
-    "call_handler": "console.index",  # the call-handler console blueprint (added later)
+    "supervisor": "audit.contact_list",
+    "admin": "audit.contact_list",
+    "duty_worker": "worklist.queue",
+    "call_handler": "console.index",
 }
 
 

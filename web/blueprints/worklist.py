@@ -1,12 +1,15 @@
-"""The duty worker's worklist (/worklist): referrals and call-backs, most urgent first.
+"""The duty worker's worklist page (/worklist), styled with the NHS design system.
 
-Minimal page for now; the JSON is at /api/worklist. Accept sends the referral; return needs
-a reason. Both are recorded as reviews and in the audit log (web.store.worklist).
+Every decision that refers someone waits here for a person (UK GDPR Article 22): most urgent
+first, then the earliest deadline, then the oldest, each with its response target and the time
+left. The duty worker accepts an item (the referral is sent) or returns it with a reason
+(required). Both are recorded as review rows and in the audit log by web.store.worklist.
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 
+from web import audit_queries as q
 from web.bootstrap import services
 from web.forms import ActionForm, ReasonForm
 from web.security import WORKLIST_ROLES, current_actor, roles_required
@@ -15,40 +18,51 @@ from web.store import worklist
 bp = Blueprint("worklist", __name__, url_prefix="/worklist")
 
 
-@bp.get("/")
-@roles_required(*WORKLIST_ROLES)
-def index():
-    """Open items, most urgent then oldest first, with the time left to each target."""
+def _render(errors: dict | None = None, item_id: int | None = None, status: int = 200):
     spoa = services()
     now = spoa.now()
     with spoa.store.session() as db:
-        items = [worklist.item_dict(item, now) for item in worklist.list_items(db)]
-    return render_template("worklist/index.html", items=items, accept_form=ActionForm(), return_form=ReasonForm())
+        items = q.worklist_items(db, now=now)
+    return render_template("worklist/queue.html", items=items, errors=errors or {}, error_item=item_id), status
+
+
+@bp.get("/")
+@roles_required(*WORKLIST_ROLES)
+def queue():
+    """Open referrals and call-backs, most urgent then oldest first, with the time left."""
+    return _render()
 
 
 @bp.post("/<int:item_id>/accept")
 @roles_required(*WORKLIST_ROLES)
 def accept(item_id: int):
-    """Accept an item (the referral is sent)."""
-    spoa = services()
-    if ActionForm().validate_on_submit():
-        actor, now = current_actor(), spoa.now()
-        spoa.store.run(lambda db: worklist.accept(db, item_id, actor=actor.name, actor_role=actor.role, now=now))
-        flash(f"Item {item_id} accepted.", "info")
-    return redirect(url_for("worklist.index"), 303)
+    """Accept an item: the referral is sent (or the call-back made)."""
+    spoa, actor = services(), current_actor()
+    if not ActionForm().validate_on_submit():
+        return _render({"form": "The form expired; try again."}, item_id, 400)
+    now = spoa.now()
+    try:
+        item = spoa.store.run(lambda db: worklist.accept(db, item_id, actor=actor.name, actor_role=actor.role,
+                                                         now=now))
+    except worklist.WorklistError as error:
+        return _render({"form": str(error)}, item_id, 409)
+    return redirect(url_for("worklist.queue", accepted=item.id), 303)
 
 
 @bp.post("/<int:item_id>/return")
 @roles_required(*WORKLIST_ROLES)
 def return_item(item_id: int):
-    """Return an item with a reason."""
-    spoa = services()
-    form = ReasonForm()
+    """Return an item to the supervisor's attention, with a reason (required)."""
+    spoa, actor, form = services(), current_actor(), ReasonForm()
     if not form.validate_on_submit():
-        flash("Give a reason to return an item.", "error")
-        return redirect(url_for("worklist.index"), 303)
-    actor, now = current_actor(), spoa.now()
-    spoa.store.run(lambda db: worklist.return_item(db, item_id, actor=actor.name, actor_role=actor.role, now=now,
-                                                   reason=form.reason.data))
-    flash(f"Item {item_id} returned.", "info")
-    return redirect(url_for("worklist.index"), 303)
+        if "csrf_token" in form.errors:
+            return _render({"form": "The form expired; try again."}, item_id, 400)
+        return _render({"reason": "Give a reason for returning this item."}, item_id, 400)
+    now = spoa.now()
+    try:
+        item = spoa.store.run(lambda db: worklist.return_item(db, item_id, actor=actor.name,
+                                                              actor_role=actor.role, now=now,
+                                                              reason=form.reason.data))
+    except worklist.WorklistError as error:
+        return _render({"form": str(error)}, item_id, 409)
+    return redirect(url_for("worklist.queue", returned=item.id), 303)
