@@ -445,3 +445,16 @@ def test_question_messages_from_the_actions_carry_the_contact_reference():
     question = {"id": "age", "ask": ["age"], "kind": "number", "text": "How old is the person?", "options": []}
     assert messages.question_messages(question, None, "SPA-AAAA-BBBB")[1]["json_message"]["contact_id"] == "SPA-AAAA-BBBB"
     assert "contact_id" not in messages.question_messages(question)[1]["json_message"]
+
+
+def test_one_address_sending_message_after_message_is_slowed_down(tmp_path, clock):
+    """The chat is public and a first message creates a contact: past the per-address limit a
+    client gets a clear 429 in JSON, not a stored contact."""
+    app = make_app(chat_settings(SPOA_CLOCK=clock, RASA_URL=closed_port_url(), SPOA_CHAT_RATE_LIMIT="3 per minute"),
+                   chat_triage(), tmp_path)
+    client = app.test_client()
+    headers = csrf_headers(client)
+    replies = [client.post("/chat/api/message", json={"text": "hello"}, headers=headers) for _ in range(4)]
+    assert [reply.status_code for reply in replies] == [200, 200, 200, 429]
+    assert "wait a minute" in replies[3].get_json()["message"]
+    app.extensions["spoa"].store.dispose()

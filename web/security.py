@@ -187,10 +187,17 @@ def init_app(app: Flask) -> None:
 
 def init_rate_limits(app: Flask) -> Limiter:
     """One limiter per app (its own counters; storage from RATELIMIT_STORAGE_URI), limiting
-    POSTs to the login view. Called after the blueprints are registered."""
+    POSTs to the login view and the resident chat. Called after the blueprints are registered."""
     limiter = Limiter(get_remote_address, app=app, default_limits=[])
     app.view_functions["auth.login"] = limiter.limit(
         app.config["SPOA_LOGIN_RATE_LIMIT"], methods=["POST"],
         error_message="Too many login attempts; wait a minute and try again.")(app.view_functions["auth.login"])
+    # The resident chat is public and a first message creates a contact: a per-address limit
+    # keeps one client from filling the store (a conversation needs a few dozen messages).
+    for endpoint in ("chat.message", "chat.form"):
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = limiter.limit(
+                app.config["SPOA_CHAT_RATE_LIMIT"], methods=["POST"],
+                error_message="Too many messages in a short time; wait a minute and try again.")(app.view_functions[endpoint])
     app.extensions["spoa_limiter"] = limiter
     return limiter

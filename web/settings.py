@@ -39,6 +39,7 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,     # the session's idle timeout bounds the token's life
         "RATELIMIT_STORAGE_URI": "memory://",
         "SPOA_LOGIN_RATE_LIMIT": "5 per minute;30 per hour",
+        "SPOA_CHAT_RATE_LIMIT": "60 per minute;600 per hour",
         "RATELIMIT_HEADERS_ENABLED": True,
         "HOST": "127.0.0.1",
         "PORT": 5000,
