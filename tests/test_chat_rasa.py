@@ -182,6 +182,23 @@ def test_red_flag_in_a_greeting_still_reaches_the_app(stack):
 
 
 @pytest.mark.rasa
+def test_emergency_words_without_a_red_flag_are_told_999_before_the_screen(stack):
+    conversation = Conversation(stack, Resident({}))
+    replies = conversation.send("It's an emergency, please help me quickly")
+    texts = [m.get("text") or "" for m in replies]
+    assert any("call 999 straight away" in text for text in texts), conversation.describe()
+    assert question_in(replies)["question_id"] == "emergency_screen", conversation.describe()
+
+
+@pytest.mark.rasa
+def test_everyday_worry_is_not_told_999_before_the_screen(stack):
+    conversation = Conversation(stack, Resident({}))
+    replies = conversation.send("I'm worried about my dad, he's not managing his shopping any more")
+    assert not any("call 999 straight away" in (m.get("text") or "") for m in replies), conversation.describe()
+    assert question_in(replies)["question_id"] == "emergency_screen", conversation.describe()
+
+
+@pytest.mark.rasa
 def test_lonely_neighbour_goes_to_the_voluntary_sector(stack):
     outcome, chat = converse(
         stack,

@@ -46,10 +46,13 @@ def _service_unavailable(dispatcher: CollectingDispatcher, error: Exception) -> 
     dispatcher.utter_message(json_message={"error": "service_unavailable"})
 
 
+def _is_emergency(reply: Dict[Text, Any]) -> bool:
+    return (reply.get("decision") or {}).get("route") == "emergency"
+
+
 def _is_finished(reply: Dict[Text, Any]) -> bool:
     """No more questions, or a 999 outcome, which is given at once (protocol section 4)."""
-    decision = reply.get("decision") or {}
-    return reply.get("question") is None or decision.get("route") == "emergency"
+    return reply.get("question") is None or _is_emergency(reply)
 
 
 def _slots_from_reply(reply: Dict[Text, Any], tracker: Tracker) -> Dict[Text, Any]:
@@ -88,6 +91,10 @@ class ActionTriageStart(Action):
             # Small talk after the questions, with nothing new in it: no need to go over it again.
             dispatcher.utter_message(response=SMALL_TALK.get(intent, "utter_anything_else"))
             return []
+        if intent == "report_emergency" and not _is_emergency(reply):
+            # It sounds like 999 but the app found no red flag in the words: say it anyway,
+            # then the emergency screen (always the first question) settles it.
+            dispatcher.utter_message(response="utter_emergency_first")
         slots = _slots_from_reply(reply, tracker)
         slots.update(triage_answer=None, reasked=None)
         follow = "action_triage_outcome" if _is_finished(reply) else "triage_form"
@@ -175,7 +182,7 @@ class ActionHandover(Action):
             return [ActiveLoop(None)]
         slots = _slots_from_reply(reply, tracker)
         events = _events(slots) + [SlotSet("triage_answer", None)]
-        if (reply.get("decision") or {}).get("route") == "emergency":
+        if _is_emergency(reply):
             return events + [FollowupAction("action_triage_outcome")]
         return events + [SlotSet("callback_phone", None), FollowupAction("callback_form")]
 
@@ -207,7 +214,7 @@ class ValidateCallbackForm(FormValidationAction):
             _service_unavailable(dispatcher, error)
             return {"callback_phone": None}
         slots = _slots_from_reply(reply, tracker)
-        if (reply.get("decision") or {}).get("route") == "emergency":
+        if _is_emergency(reply):
             # 999 advice at once; the call-back request still goes on the worklist.
             _say(dispatcher, outcome_messages(reply["decision"], slots["contact_id"]))
             slots["callback_phone"] = "none"
