@@ -10,8 +10,9 @@ from web.store.contacts import ROUTES
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    username = StringField("Username", validators=[DataRequired(message="Enter your username."), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(message="Enter your password."),
+                                                     Length(max=1024)])
 
 
 class ActionForm(FlaskForm):

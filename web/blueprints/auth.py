@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from web.bootstrap import services
@@ -21,8 +21,9 @@ HOME_ENDPOINTS = {
 }
 
 
+@bp.app_template_global("home_url")
 def home_url(role: str | None) -> str:
-    """Where a member of staff lands after logging in."""
+    """Where a member of staff lands after logging in (and where the header's logo goes)."""
     endpoint = HOME_ENDPOINTS.get(role or "")
     if endpoint and endpoint in current_app.view_functions:
         return url_for(endpoint)
@@ -75,15 +76,16 @@ def login():
 
         staff = spoa.store.run(attempt)
         if staff is None:
-            flash("The username or password is wrong.", "error")
-            return render_template("login.html", form=form), 401
+            errors = {"username": "The username or password is wrong."}
+            return render_template("login.html", form=form, errors=errors), 401
         session.clear()  # a fresh session on login (no fixation)
         session.permanent = True
         login_user(staff)
         return redirect(_safe_next(request.args.get("next")) or home_url(staff.role))
+    errors = {name: messages[0] for name, messages in form.errors.items() if name in ("username", "password")}
     status = 400 if request.method == "POST" else 200
     timed_out = request.args.get("timed_out") == "1"
-    return render_template("login.html", form=form, timed_out=timed_out), status
+    return render_template("login.html", form=form, errors=errors, timed_out=timed_out), status
 
 
 @bp.post("/auth/logout")
