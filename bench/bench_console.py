@@ -15,25 +15,22 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
+from browser_helpers import launch_chromium, serve  # noqa: E402
 from web import create_app  # noqa: E402
 from web.store import users  # noqa: E402
 from web.store.db import sqlite_url  # noqa: E402
 
 EXAMPLES = ROOT / "tests" / "protocol_examples"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORD = "bench password 12345"
 
 # Installed in the page through the DevTools protocol (not subject to the page's CSP): the
@@ -50,12 +47,6 @@ LATENCY_PROBE = """() => {
   }).observe(panel, {attributes: true, attributeFilter: ['data-seq']});
 }"""
 SEQ_AFTER = "(before) => Number(document.getElementById('decision-panel').dataset.seq) > before"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def build_app(folder: Path):
@@ -103,7 +94,7 @@ def measure_latency(base: str, calls: int, answers: int, screenshot: str | None)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         page = browser.new_context(base_url=base, viewport={"width": 1400, "height": 1000}).new_page()
         page.set_default_timeout(15000)
         page.goto("/auth/login")
@@ -210,18 +201,13 @@ def main() -> int:
     parser.add_argument("--screenshot", default=None, help="save a mid-call screenshot (999 panel) here")
     parser.add_argument("--out", default=None, help="also write the figures as JSON to this file")
     args = parser.parse_args()
-    from werkzeug.serving import make_server
-
     with tempfile.TemporaryDirectory() as folder:
         app = build_app(Path(folder))
-        port = free_port()
-        http = make_server("127.0.0.1", port, app, threaded=True)
-        threading.Thread(target=http.serve_forever, daemon=True).start()
-        started = time.perf_counter()
-        samples = measure_latency(f"http://127.0.0.1:{port}", args.calls, args.answers, args.screenshot)
-        took = time.perf_counter() - started
+        with serve(app) as base:
+            started = time.perf_counter()
+            samples = measure_latency(base, args.calls, args.answers, args.screenshot)
+            took = time.perf_counter() - started
         rows = count_questions(app)
-        http.shutdown()
         app.extensions["spoa"].store.dispose()
 
     print(f"Answer to decision on screen (headless Chromium, SQLite, {args.calls} keyboard calls, "

@@ -14,6 +14,10 @@ Fixtures:
 - `client_as(role, app=None)`   a test client logged in (through the login form) as a new user
 - `staff_json(client)`          {"X-CSRFToken": ...} for JSON POSTs made with a staff session
 - `clock`                       a settable clock (FakeClock) that `app` reads instead of the time
+- `live_app`, `live_server`     (per module) the app on SQLite with the real clock, and the base URL
+                                it is served at (werkzeug, a thread, a free 127.0.0.1 port)
+- `browser`                     (per module) headless Chromium (/usr/bin/chromium; skipped if absent)
+- `new_page(width, height)`     a page in a fresh browser context on `live_server`, errors in page.errors
 Helpers: `login(client, username, password)`, `csrf_token(client)`, `make_app(settings, triage)`,
 `screen_clear(**facts)`, `PASSWORD`, `SERVICE_TOKEN`.
 """
@@ -28,6 +32,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from browser_helpers import CHROMIUM, launch_chromium, record_errors, serve
 from engine_helpers import get_triage
 from spoa.vocabulary import EMERGENCY_SCREEN
 from web import create_app
@@ -232,3 +237,55 @@ def staff_json():
     def headers(client) -> dict:
         return {"X-CSRFToken": csrf_token(client, "/auth/login")}
     return headers
+
+
+# -- the real app in a real browser -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def live_app(triage, tmp_path_factory):
+    """The app a module's browser tests share: SQLite in a temporary folder, the real clock.
+    Tests seed it through its store (app.extensions["spoa"].store)."""
+    # Each test logs in through the form: lift the login rate limit for this app only.
+    app = make_app({"SPOA_LOGIN_RATE_LIMIT": "1000 per minute", "TESTING": False}, triage,
+                   tmp_path_factory.mktemp("live"))
+    yield app
+    app.extensions["spoa"].store.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_server(live_app) -> str:
+    """The base URL (http://127.0.0.1:<port>) `live_app` is served at, for this module's tests."""
+    with serve(live_app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by Playwright (one per module: Playwright's sync API allows one
+    instance at a time in a thread)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (run `make system-deps`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """new_page(width=1280, height=900) -> a page in a fresh browser context, relative URLs on
+    `live_server`; its script errors and console errors are kept in page.errors."""
+    contexts = []
+
+    def make(width: int = 1280, height: int = 900):
+        context = browser.new_context(base_url=live_server, viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        record_errors(page)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -1,5 +1,6 @@
 """A supervisor's audit in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven
-by Playwright against the real app served on a free 127.0.0.1 port, SQLite in a temporary folder.
+by Playwright against the real app served on a free 127.0.0.1 port, SQLite in a temporary folder
+(the fixtures live_app, live_server, browser and new_page in conftest.py).
 
 The supervisor logs in, filters the contact list, opens a contact's trace, is refused an
 override without a reason, records one with a reason, and looks at the charts, the audit log
@@ -12,23 +13,18 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from conftest import PASSWORD, make_app
+from browser_helpers import page_errors
+from conftest import PASSWORD
 from engine_helpers import EXAMPLES_DIR
 from web.store import contacts, users
 from web.store.models import Review
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def _example(name: str, **changes) -> dict:
@@ -37,38 +33,18 @@ def _example(name: str, **changes) -> dict:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, triage):
-    """The app on a free port, in a thread, with a supervisor, a duty worker and four contacts."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (run `make system-deps`)")
-    folder = tmp_path_factory.mktemp("browser")
-    app = make_app({}, triage, folder)
-    spoa = app.extensions["spoa"]
+def made(live_app) -> dict:
+    """A supervisor, a duty worker and four contacts in the live app: {key: reference}."""
+    spoa = live_app.extensions["spoa"]
     spoa.store.run(lambda db: users.add_user(db, "sup.browser", PASSWORD, "supervisor"))
     spoa.store.run(lambda db: users.add_user(db, "duty.browser", PASSWORD, "duty_worker"))
     now = spoa.now()
-    made = {}
+    references = {}
     for key, name in (("fall", "fall-long-lie"), ("lonely", "lonely"), ("chest", "chest-pain"),
                       ("abuse", "financial-abuse-dementia")):
-        made[key] = spoa.store.run(lambda db, name=name: contacts.create_contact(
+        references[key] = spoa.store.run(lambda db, name=name: contacts.create_contact(
             db, spoa.triage, _example(name, channel="phone"), now=now)).contact.id
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{http.server_port}", "app": app, "contacts": made}
-    http.shutdown()
-    thread.join(timeout=10)
-    spoa.store.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    return references
 
 
 @pytest.fixture
@@ -79,15 +55,8 @@ def shots(tmp_path) -> Path:
 
 
 @pytest.fixture
-def page(browser, server):
-    context = browser.new_context(base_url=server["url"], viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.console_problems = []
-    page.on("console", lambda message: page.console_problems.append(message.text)
-            if message.type == "error" else None)
-    page.on("pageerror", lambda error: page.console_problems.append(str(error)))
-    yield page
-    context.close()
+def page(new_page, made):
+    return new_page(width=1280, height=900)
 
 
 def log_in(page, username: str) -> None:
@@ -119,12 +88,11 @@ def csp_violations(page) -> list[str]:
     for it and the policy (font-src 'self') blocks it, so pages use the design system's own
     fallback, Arial. That one expected refusal is left out; anything else fails the test.
     """
-    return [text for text in page.console_problems if "Content Security Policy" in text
-            and not ("font-src" in text and "https://assets.nhs.uk/fonts/" in text)]
+    return [text for text in page_errors(page) if "Content Security Policy" in text]
 
 
-def test_a_supervisor_filters_opens_a_trace_and_overrides_with_a_reason(page, server, shots):
-    fall = server["contacts"]["fall"]
+def test_a_supervisor_filters_opens_a_trace_and_overrides_with_a_reason(page, live_app, made, shots):
+    fall = made["fall"]
     log_in(page, "sup.browser")
 
     # The list, then filtered to rapid response.
@@ -166,14 +134,14 @@ def test_a_supervisor_filters_opens_a_trace_and_overrides_with_a_reason(page, se
     page.locator(".nhsuk-notification-banner--success").wait_for()
     assert "Known to the locality MDT, who visit tomorrow" in page.locator("#reviews-table").inner_text()
     page.screenshot(path=str(shots / "audit-override-recorded.png"), full_page=True)
-    with server["app"].extensions["spoa"].store.session() as db:
+    with live_app.extensions["spoa"].store.session() as db:
         review = db.scalars(select(Review).where(Review.contact_id == fall, Review.action == "override")).one()
     assert (review.route, review.actor) == ("mdt", "sup.browser")
 
     assert csp_violations(page) == []
 
 
-def test_the_charts_draw_under_the_content_security_policy(page, server, shots):
+def test_the_charts_draw_under_the_content_security_policy(page, shots):
     log_in(page, "sup.browser")
     page.goto("/audit/charts")
     page.wait_for_selector("#charts[data-drawn='true']")
@@ -182,7 +150,7 @@ def test_the_charts_draw_under_the_content_security_policy(page, server, shots):
     assert csp_violations(page) == []
 
 
-def test_the_audit_log_page_verifies_the_chain(page, server, shots):
+def test_the_audit_log_page_verifies_the_chain(page, shots):
     log_in(page, "sup.browser")
     page.goto("/audit/log")
     assert "The audit log is intact" in page.locator("#verify-result").inner_text()
@@ -190,7 +158,7 @@ def test_the_audit_log_page_verifies_the_chain(page, server, shots):
     page.screenshot(path=str(shots / "audit-log.png"), full_page=True)
 
 
-def test_a_duty_worker_sees_the_worklist_and_cannot_open_the_audit_pages(page, server, shots):
+def test_a_duty_worker_sees_the_worklist_and_cannot_open_the_audit_pages(page, shots):
     log_in(page, "duty.browser")
     page.goto("/worklist/")
     items = page.locator("#worklist > li")

@@ -1,76 +1,31 @@
 """The call-handler console in a real browser: headless Chromium (Debian's /usr/bin/chromium)
 driven by Playwright, against the real app served on a free 127.0.0.1 port (SQLite in a
-temporary folder, the real engine and flows).
+temporary folder, the real engine and flows; the fixtures live_app, live_server, browser and
+new_page in conftest.py).
 
 The fall call is done with the keyboard only; the other tests use whatever a handler would.
 """
 from __future__ import annotations
 
 import re
-import shutil
-import socket
-import threading
 from pathlib import Path
 
 import pytest
 
-from conftest import PASSWORD, create_user, make_app
-from engine_helpers import get_triage
+from browser_helpers import page_errors
+from conftest import PASSWORD, create_user
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOT = Path("/tmp/console-screenshot.png")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The app, served by werkzeug in a thread, for this module's tests."""
-    from werkzeug.serving import make_server
-
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (make system-deps)")
-    tmp = tmp_path_factory.mktemp("console-browser")
-    # Each test logs in through the form: lift the login rate limit for this app only.
-    app = make_app({"SPOA_LOGIN_RATE_LIMIT": "1000 per minute", "TESTING": False}, get_triage(), tmp)
-    port = free_port()
-    http = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{port}"
-    http.shutdown()
-    app.extensions["spoa"].store.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
 @pytest.fixture
-def console(server, browser):
+def console(live_app, new_page):
     """A page logged in as a new call handler, on /console."""
-    app, base = server
-    username = create_user(app, "call_handler")
-    context = browser.new_context(base_url=base, viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
+    username = create_user(live_app, "call_handler")
+    page = new_page(width=1400, height=1000)
     page.set_default_timeout(10000)
-    page.script_errors = []                           # uncaught errors and console.error (CSP refusals too)
-    page.on("pageerror", lambda error: page.script_errors.append(str(error)))
-    page.on("console", lambda message: message.type == "error" and page.script_errors.append(message.text))
     page.goto("/auth/login")
     page.focus("input[name=username]")
     page.keyboard.type(username)
@@ -79,21 +34,14 @@ def console(server, browser):
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/console/?$"))
     page.wait_for_selector("#start-form")
-    page.script_errors.clear()                        # only the console's own errors count
-    yield page
-    context.close()
+    page.errors.clear()                               # only the console's own errors count
+    return page
 
 
 # Functions, not expression strings: the page's CSP forbids eval, and Playwright evaluates a
 # string predicate with eval on every poll.
 SEQ_AFTER = "(before) => Number(document.getElementById('decision-panel').dataset.seq) > before"
 ROUTE_IS = "(route) => document.getElementById('decision-panel').dataset.route === route"
-
-
-def script_errors(page) -> list[str]:
-    """The page's errors, less one expected refusal: the NHS.UK stylesheet names the Frutiger
-    web font on assets.nhs.uk, which the CSP (font-src 'self') blocks, so Arial is used."""
-    return [e for e in page.script_errors if not ("assets.nhs.uk/fonts" in e and "font-src" in e)]
 
 
 def seq(page) -> int:
@@ -172,10 +120,10 @@ def test_fall_with_long_lie_by_keyboard_only_ends_in_rapid_response(console):
     assert "Referral on the worklist: rapid response" in readback
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert page.is_hidden("#emergency-panel")         # the call is over
-    assert script_errors(page) == []
+    assert page_errors(page) == []
 
 
-def test_red_flag_tick_at_any_point_shows_the_999_panel(console, server):
+def test_red_flag_tick_at_any_point_shows_the_999_panel(console):
     page = console
     start_call_by_keyboard(page, about="Dad")
     press(page, "N")
@@ -316,7 +264,7 @@ def test_console_has_no_serious_or_critical_accessibility_issues(console):
     problems = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
                 for result in results for v in result if v["impact"] in ("serious", "critical")]
     assert problems == []
-    assert script_errors(page) == []
+    assert page_errors(page) == []
 
 
 AXE_RUN = """async () => {

@@ -1,0 +1,48 @@
+"""Serving the real app on a free 127.0.0.1 port and launching Debian's headless Chromium.
+
+Not a conftest: the browser fixtures in conftest.py (`live_app`, `live_server`, `browser`,
+`new_page`) are built on these, and bench/bench_console.py uses them directly.
+Nothing is downloaded: Playwright drives the system's /usr/bin/chromium.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@contextmanager
+def serve(app) -> Iterator[str]:  # noqa: ANN001
+    """Serve `app` with werkzeug in a thread on a free 127.0.0.1 port; yields the base URL."""
+    from werkzeug.serving import make_server
+
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{http.server_port}"
+    finally:
+        http.shutdown()
+        thread.join(timeout=10)
+
+
+def launch_chromium(playwright):  # noqa: ANN001, ANN201
+    """Headless Chromium from the system package, with nothing fetched in the background."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def record_errors(page) -> None:  # noqa: ANN001
+    """Keep the page's uncaught errors and console errors (CSP refusals among them) in page.errors."""
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and page.errors.append(message.text))
+
+
+def page_errors(page) -> list[str]:  # noqa: ANN001
+    """page.errors less one expected refusal: the NHS.UK stylesheet names the Frutiger web font
+    on assets.nhs.uk, which the CSP (font-src 'self') blocks, so pages fall back to Arial."""
+    return [e for e in page.errors if not ("assets.nhs.uk/fonts" in e and "font-src" in e)]
