@@ -34,17 +34,23 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def json_error(status: int, error: str, message: str, *, field: str | None = None, allowed: list | None = None,
+               errors: list | None = None):  # noqa: ANN201
+    """The JSON error body: {"error", "message", "field"?, "allowed"?, "errors"?}."""
+    body = {"error": error, "message": message}
+    if field is not None:
+        body["field"] = field
+    if allowed is not None:
+        body["allowed"] = allowed
+    if errors:
+        body["errors"] = errors
+    return make_response(jsonify(body), status)
+
+
 def error_response(status: int, error: str, message: str, *, field: str | None = None, allowed: list | None = None,
                    errors: list | None = None):  # noqa: ANN201
     if _wants_json():
-        body = {"error": error, "message": message}
-        if field is not None:
-            body["field"] = field
-        if allowed is not None:
-            body["allowed"] = allowed
-        if errors:
-            body["errors"] = errors
-        return make_response(jsonify(body), status)
+        return json_error(status, error, message, field=field, allowed=allowed, errors=errors)
     return make_response(render_template("error.html", status=status, error=error, message=message), status)
 
 

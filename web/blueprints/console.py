@@ -21,6 +21,7 @@ from spoa.contact import ContactError
 from spoa.flows import build_question
 from web import console_service as console
 from web.bootstrap import services
+from web.errors import error_response, json_error
 from web.security import api_auth, current_actor, roles_required
 from web.store import StoreUnavailable, audit, contacts
 from web.store.contacts import ContactNotFound, ReviewError
@@ -109,14 +110,7 @@ def _tables_ready() -> None:
 
 def _error(status: int, error: str, message: str, field: str | None = None, allowed: list | None = None,
            errors: list | None = None):  # noqa: ANN202
-    body: dict[str, Any] = {"error": error, "message": message}
-    if field is not None:
-        body["field"] = field
-    if allowed is not None:
-        body["allowed"] = allowed
-    if errors:
-        body["errors"] = errors
-    return jsonify(body), status
+    return json_error(status, error, message, field=field, allowed=allowed, errors=errors)
 
 
 def _is_api() -> bool:
@@ -161,7 +155,6 @@ def _database_error(error: DBAPIError):  # noqa: ANN202
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException):  # noqa: ANN202
     if not _is_api():
-        from web.errors import error_response
         return error_response(error.code or 500, "error", error.description or error.name)
     if error.code == 400 and "CSRF" in (error.description or ""):
         return _error(400, "csrf", "The page's security token is missing or expired; reload the page.")
