@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser_helpers import launch_chromium, serve  # noqa: E402
+from browser_helpers import ROUTE_IS, launch_chromium, press, serve  # noqa: E402
 from web import create_app  # noqa: E402
 from web.store import users  # noqa: E402
 from web.store.db import sqlite_url  # noqa: E402
@@ -46,7 +46,6 @@ LATENCY_PROBE = """() => {
     requestAnimationFrame(() => window.__latency.push(performance.now() - at));
   }).observe(panel, {attributes: true, attributeFilter: ['data-seq']});
 }"""
-SEQ_AFTER = "(before) => Number(document.getElementById('decision-panel').dataset.seq) > before"
 
 
 def build_app(folder: Path):
@@ -64,16 +63,6 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 # -- 1. answer to decision on screen ------------------------------------------------------------
-
-def seq(page) -> int:
-    return int(page.get_attribute("#decision-panel", "data-seq") or 0)
-
-
-def press(page, key: str) -> None:
-    before = seq(page)
-    page.keyboard.press(key)
-    page.wait_for_function(SEQ_AFTER, arg=before)
-
 
 def answer_by_keyboard(page) -> bool:
     """Answer the question on screen with a key a handler might press; False when done."""
@@ -109,17 +98,14 @@ def measure_latency(base: str, calls: int, answers: int, screenshot: str | None)
             page.keyboard.press("Tab")
             page.keyboard.type("F")
             page.keyboard.press("Tab")                      # to a text field: Enter submits the form
-            before = seq(page)
-            page.keyboard.press("Enter")
-            page.wait_for_function(SEQ_AFTER, arg=before)
+            press(page, "Enter")
             for _ in range(answers):
                 if not answer_by_keyboard(page):
                     break
             if call == 0 and screenshot:
                 page.check("#flag-chest_pain")
                 page.wait_for_selector("#call-999:not([hidden])")
-                page.wait_for_function("(r) => document.getElementById('decision-panel').dataset.route === r",
-                                       arg="emergency")
+                page.wait_for_function(ROUTE_IS, arg="emergency")
                 page.evaluate("() => window.scrollTo(0, 0)")
                 page.screenshot(path=screenshot)
             page.keyboard.press(".")

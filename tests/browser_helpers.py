@@ -1,7 +1,9 @@
-"""Serving the real app on a free 127.0.0.1 port and launching Debian's headless Chromium.
+"""Serving the real app on a free 127.0.0.1 port, launching Debian's headless Chromium, and
+driving the call-handler console with keys.
 
 Not a conftest: the browser fixtures in conftest.py (`live_app`, `live_server`, `browser`,
-`new_page`) are built on these, and bench/bench_console.py uses them directly.
+`new_page`) are built on these; tests/test_browser_console.py and bench/bench_console.py use
+them directly.
 Nothing is downloaded: Playwright drives the system's /usr/bin/chromium.
 """
 from __future__ import annotations
@@ -46,3 +48,23 @@ def page_errors(page) -> list[str]:  # noqa: ANN001
     """page.errors less one expected refusal: the NHS.UK stylesheet names the Frutiger web font
     on assets.nhs.uk, which the CSP (font-src 'self') blocks, so pages fall back to Arial."""
     return [e for e in page.errors if not ("assets.nhs.uk/fonts" in e and "font-src" in e)]
+
+
+# -- the call-handler console: a key, then the decision panel's answer --------------------------
+
+# Functions, not expression strings: the page's CSP forbids eval, and Playwright evaluates a
+# string predicate with eval on every poll.
+SEQ_AFTER = "(before) => Number(document.getElementById('decision-panel').dataset.seq) > before"
+ROUTE_IS = "(route) => document.getElementById('decision-panel').dataset.route === route"
+
+
+def seq(page) -> int:  # noqa: ANN001
+    """How many answers from the server the console's decision panel has shown."""
+    return int(page.get_attribute("#decision-panel", "data-seq") or 0)
+
+
+def press(page, key: str) -> None:  # noqa: ANN001
+    """Press a key and wait for the decision panel to show the server's answer."""
+    before = seq(page)
+    page.keyboard.press(key)
+    page.wait_for_function(SEQ_AFTER, arg=before)

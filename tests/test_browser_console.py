@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import page_errors
+from browser_helpers import ROUTE_IS, page_errors, press
 from conftest import PASSWORD, create_user
 
 pytestmark = pytest.mark.browser
@@ -38,23 +38,6 @@ def console(live_app, new_page):
     return page
 
 
-# Functions, not expression strings: the page's CSP forbids eval, and Playwright evaluates a
-# string predicate with eval on every poll.
-SEQ_AFTER = "(before) => Number(document.getElementById('decision-panel').dataset.seq) > before"
-ROUTE_IS = "(route) => document.getElementById('decision-panel').dataset.route === route"
-
-
-def seq(page) -> int:
-    return int(page.get_attribute("#decision-panel", "data-seq") or 0)
-
-
-def press(page, key: str) -> None:
-    """Press a key and wait for the decision panel to show the server's answer."""
-    before = seq(page)
-    page.keyboard.press(key)
-    page.wait_for_function(SEQ_AFTER, arg=before)
-
-
 def type_answer(page, text: str) -> None:
     page.wait_for_selector("#question-input:focus")
     page.keyboard.type(text)
@@ -73,9 +56,7 @@ def start_call_by_keyboard(page, about: str = "Mum") -> None:
     page.keyboard.type("Jane")
     page.keyboard.press("Tab")
     page.keyboard.type(about)
-    before = seq(page)
-    page.keyboard.press("Enter")
-    page.wait_for_function(SEQ_AFTER, arg=before)
+    press(page, "Enter")
 
 
 def test_fall_with_long_lie_by_keyboard_only_ends_in_rapid_response(console):
