@@ -13,6 +13,8 @@ from typing import Any
 from spoa.config import Config, load_config
 from spoa.contact import parse_contact, parse_facts
 from spoa.decide import decide
+from spoa.directory import load_directory
+from spoa.flows import load_flows
 from spoa.ruleset import Ruleset, load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,19 +60,7 @@ def _fingerprint(directory: Any) -> bytes:
 
 
 def _load_directory(config: Config):
-    try:
-        from spoa.directory import load_directory
-    except ImportError:  # the directory module is optional for the engine itself
-        return None
-    return load_directory(config.resolve(config.data["service_directory"]))
-
-
-def _load_flows(flows_dir: Path):
-    try:
-        from spoa.flows import load_flows
-    except ImportError:
-        return None
-    return load_flows(flows_dir)
+    return load_directory(config.resolve(config.data["service_directory"]), config)
 
 
 def build_triage(config_path: str | Path = ROOT / "config.yml", rules_dir: str | Path = ROOT / "rules",
@@ -78,5 +68,5 @@ def build_triage(config_path: str | Path = ROOT / "config.yml", rules_dir: str |
     config = load_config(config_path)
     directory = _load_directory(config)
     ruleset = load_ruleset(rules_dir, config, directory, _fingerprint(directory))
-    flows = _load_flows(Path(flows_dir)) if flows_dir else None
+    flows = load_flows(Path(flows_dir)) if flows_dir else None
     return Triage(config=config, ruleset=ruleset, directory=directory, flows=flows)
