@@ -17,7 +17,10 @@ from sqlalchemy import func, select, text
 
 from conftest import T0
 from engine_helpers import EXAMPLES_DIR, RULES_DIR
+from spoa.vocabulary import SAFEGUARDING_LEVELS, pathways, routes
+from web.labels import PATHWAY_LABELS, ROUTE_LABELS, SAFEGUARDING_LABELS
 from web.store import contacts
+from web.store.contacts import ROUTES
 from web.store.models import AuditEntry, Decision, Review
 
 AUDIT_PAGES = ["/audit/", "/audit/contacts", "/audit/contacts.csv", "/audit/charts",
@@ -68,6 +71,14 @@ def seeded(app):
 @pytest.fixture
 def supervisor(client_as):
     return client_as("supervisor")
+
+
+# -- words for the vocabulary -----------------------------------------------------------------
+
+def test_every_route_pathway_and_safeguarding_level_has_words_for_staff():
+    assert list(ROUTE_LABELS) == list(ROUTES) and set(ROUTE_LABELS) == set(routes())
+    assert set(PATHWAY_LABELS) == set(pathways())
+    assert list(SAFEGUARDING_LABELS) == list(SAFEGUARDING_LEVELS)
 
 
 # -- who may open what -----------------------------------------------------------------------
@@ -425,7 +436,7 @@ def test_replaying_a_candidate_that_sends_falls_to_the_mdt_names_the_fall(superv
     html = supervisor.get(f"/audit/replay?run=1&rules={candidate_rules}").get_data(as_text=True)
     assert "<strong>1</strong> would change route" in html
     table = html[html.index('id="replay-transitions"'):]
-    assert "Rapid response" in table and "Multidisciplinary team" in table and seeded["fall"] in table
+    assert "Rapid response" in table and "Multi-disciplinary team" in table and seeded["fall"] in table
     entry = [a for a in audit_actions(app) if a[0] == "replay.run"]
     assert entry
 

@@ -22,26 +22,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from web.labels import PATHWAY_LABELS, ROUTE_LABELS, SAFEGUARDING_LABELS
 from web.store import audit, contacts, replay, worklist
 from web.store.models import AuditEntry, Contact, Decision, Review
 
-ROUTE_LABELS = {
-    "emergency": "Emergency (999)",
-    "rapid_response": "Rapid response",
-    "mdt": "Multidisciplinary team",
-    "voluntary_sector": "Voluntary sector",
-    "self_care": "Self-care and information",
-    "out_of_scope": "Out of scope",
-}
-PATHWAY_LABELS = {
-    "ambulance": "Ambulance", "police": "Police", "ucr": "Urgent community response",
-    "mental_health_crisis": "Mental health crisis", "complex_care": "Complex care",
-    "care_act_assessment": "Care Act assessment", "carer_assessment": "Carer's assessment",
-    "end_of_life": "End of life", "post_discharge": "After hospital discharge", "safeguarding": "Safeguarding",
-    "community_support": "Community support", "information": "Information and advice",
-    "children_services": "Children's services", "other_area": "Another area",
-}
-SAFEGUARDING_LABELS = {"none": "None", "concern": "Concern", "referral": "Referral", "urgent": "Urgent"}
 # nhsuk-tag colour modifiers: the more urgent, the warmer.
 ROUTE_TAGS = {"emergency": "red", "rapid_response": "orange", "mdt": "yellow", "voluntary_sector": "green",
               "self_care": "blue", "out_of_scope": "grey"}

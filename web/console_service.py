@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from spoa.flows import (UNKNOWN, AnswerError, Flows, answer_to_facts, build_question, next_question,
                         parse_answer)
+from web.labels import PATHWAY_LABELS, ROUTE_LABELS
 from web.store import audit, contacts, worklist
 from web.store.models import Contact, FactEvent, UTCDateTime, WorklistItem
 
@@ -33,23 +34,6 @@ EMERGENCY_SCREEN = ("unresponsive", "breathing_difficulty_severe", "chest_pain",
 LABEL_MAX = 80
 NOTES_MAX = 5000
 
-ROUTE_LABELS = {
-    "emergency": "Emergency: 999 now",
-    "rapid_response": "Rapid response",
-    "mdt": "Multi-disciplinary team",
-    "voluntary_sector": "Voluntary sector",
-    "self_care": "Self-care information",
-    "out_of_scope": "Out of scope: signpost",
-}
-PATHWAY_LABELS = {
-    "ambulance": "Ambulance", "police": "Police", "ucr": "Urgent community response (2-hour)",
-    "mental_health_crisis": "Mental health crisis team", "complex_care": "Complex care",
-    "care_act_assessment": "Care Act assessment", "carer_assessment": "Carer's assessment",
-    "end_of_life": "End of life care", "post_discharge": "Support after hospital discharge",
-    "safeguarding": "Safeguarding enquiry", "community_support": "Community support",
-    "information": "Information and advice", "children_services": "Children's services",
-    "other_area": "Another area's service",
-}
 # What the handler tells the caller happens next, by route (the read-back script).
 NEXT_STEPS = {
     "emergency": "Call 999 now (or we are putting you through). Stay on the line with me until help is with you.",
