@@ -202,92 +202,94 @@ def _trace(rule: Rule, known: dict, leads: bool, route: str, also: list[str]) ->
 
 # --- what could still change the decision ---------------------------------------------------
 
-def _leaf_value(leaf: Leaf, known: dict):
-    if leaf.fact not in known:
-        return None  # not known yet: any test on it could still go either way
-    value, op, want = known[leaf.fact], leaf.op, leaf.value
-    if op == "is":
-        return value == want
-    if op == "is_not":
-        return value != want
-    if op == "in":
-        return value in want
-    if op == "not_in":
-        return value not in want
-    if op == "gte":
-        return value >= want
-    if op == "gt":
-        return value > want
-    if op == "lte":
-        return value <= want
-    if op == "lt":
-        return value < want
-    if op == "known":
-        return True
-    if op == "unknown":
-        return False
-    if op == "not_empty":
-        return len(value) > 0
-    if op == "count_gte":
-        return len(value) >= want
-    if op == "contains":
-        return want in value
-    raise ValueError(op)
+_TESTS = {
+    "is": lambda value, want: value == want,
+    "is_not": lambda value, want: value != want,
+    "in": lambda value, want: value in want,
+    "not_in": lambda value, want: value not in want,
+    "gte": lambda value, want: value >= want,
+    "gt": lambda value, want: value > want,
+    "lte": lambda value, want: value <= want,
+    "lt": lambda value, want: value < want,
+    "known": lambda value, want: True,
+    "unknown": lambda value, want: False,
+    "not_empty": lambda value, want: len(value) > 0,
+    "count_gte": lambda value, want: len(value) >= want,
+    "contains": lambda value, want: want in value,
+}
+_NOTHING: frozenset = frozenset()
 
 
-class _OpenWorld:
-    """Kleene three-valued evaluation of the rules over what is known so far.
+def _compile(condition):
+    """A condition as a function of (known facts, derived lookup) -> (value, open facts).
 
-    Values are memoised per condition object for this one evaluation (the rulebook is
-    immutable), which keeps `missing` cheap enough to compute on every decision.
+    Kleene three-valued logic over what is known so far: value is True, False, or None when
+    the unknown facts could still make it either; `open facts` are those unknown facts (the
+    ones worth asking), empty unless the value is None. A test of whether a fact is known is a
+    failsafe, not a question worth asking, so it opens nothing.
     """
+    if isinstance(condition, Leaf):
+        fact, want, test = condition.fact, condition.value, _TESTS[condition.op]
+        opens = _NOTHING if condition.op in ("known", "unknown") else frozenset((fact,))
 
-    def __init__(self, rulebook, known: dict):
-        self.rulebook, self.known = rulebook, known
-        self.values: dict[int, bool | None] = {}
-        self.derived_values: dict[str, bool | None] = {}
-        self.derived_open: dict[str, frozenset] = {}
+        def leaf(known, derived):
+            if fact in known:
+                return test(known[fact], want), _NOTHING
+            return None, opens
+        return leaf
+    if isinstance(condition, Derived):
+        name, negated = condition.name, condition.negated
 
-    def value(self, condition):
-        key = id(condition)
-        if key not in self.values:
-            self.values[key] = self._value(condition)
-        return self.values[key]
+        def derived_fact(known, derived):
+            held, opens = derived(name)
+            return (None, opens) if held is None else (held != negated, _NOTHING)
+        return derived_fact
+    parts = tuple(_compile(item) for item in condition.items)
+    decisive = isinstance(condition, AnyOf)  # the value that settles the group at once
 
-    def _value(self, condition):
-        if isinstance(condition, Leaf):
-            return _leaf_value(condition, self.known)
-        if isinstance(condition, Derived):
-            held = self.derived(condition.name)
-            return None if held is None else (held != condition.negated)
-        values = [self.value(item) for item in condition.items]
-        if isinstance(condition, AllOf):
-            return False if False in values else (None if None in values else True)
-        return True if True in values else (None if None in values else False)
+    def group(known, derived):
+        settled, opens = True, _NOTHING
+        for part in parts:
+            value, part_opens = part(known, derived)
+            if value is decisive:
+                return decisive, _NOTHING
+            if value is None:
+                settled, opens = None, opens | part_opens
+        return (not decisive if settled else None), opens
+    return group
 
-    def derived(self, name: str):
-        if name not in self.derived_values:
-            values = [self.value(rule.when) for rule in self.rulebook.producers[name]]
-            self.derived_values[name] = True if True in values else (None if None in values else False)
-        return self.derived_values[name]
 
-    def open_facts(self, condition, out: set) -> None:
-        if isinstance(condition, Leaf):
-            # A test of whether a fact is known is a failsafe, not a question worth asking.
-            if condition.op not in ("known", "unknown"):
-                out.add(condition.fact)
-        elif isinstance(condition, Derived):
-            if condition.name not in self.derived_open:
-                found: set = set()
-                for rule in self.rulebook.producers[condition.name]:
-                    if self.value(rule.when) is None:
-                        self.open_facts(rule.when, found)
-                self.derived_open[condition.name] = frozenset(found)
-            out |= self.derived_open[condition.name]
-        else:
-            for item in condition.items:
-                if self.value(item) is None:
-                    self.open_facts(item, out)
+_COMPILED: dict[str, tuple] = {}
+
+
+def _compiled(rulebook) -> tuple:
+    """(rules, their compiled conditions, producers of each derived fact), once per version."""
+    if rulebook.version not in _COMPILED:
+        conditions = {rule.id: _compile(rule.when) for rule in rulebook.rules}
+        producers = {name: tuple(conditions[rule.id] for rule in rules) for name, rules in rulebook.producers.items()}
+        _COMPILED[rulebook.version] = (rulebook.rules, conditions, producers)
+    return _COMPILED[rulebook.version]
+
+
+def _open_world(rulebook, known: dict):
+    """Evaluate every rule over what is known: {rule id: (value, open facts)}."""
+    rules, conditions, producers = _compiled(rulebook)
+    memo: dict[str, tuple] = {}
+
+    def derived(name: str) -> tuple:
+        if name not in memo:
+            held, opens = False, _NOTHING
+            for producer in producers[name]:
+                value, part_opens = producer(known, derived)
+                if value is True:
+                    held, opens = True, _NOTHING
+                    break
+                if value is None:
+                    held, opens = None, opens | part_opens
+            memo[name] = (held, opens)
+        return memo[name]
+
+    return {rule.id: conditions[rule.id](known, derived) for rule in rules}
 
 
 def _pathway_rank(target_key: str | None, pathway: str, config) -> tuple:
@@ -325,7 +327,7 @@ def _shapes_decision(rule: Rule, route: str, also: list[str]) -> bool:
 
 
 def _missing(rulebook, known, fired, route, pathway, target_key, also, safeguarding, config) -> list[str]:
-    world = _OpenWorld(rulebook, known)
+    world = _open_world(rulebook, known)
     fired_ids = {r.id for r in fired}
     fired_pairs = {(r.then.route, r.then.pathway) for r in fired if r.then.route}
     wanted: set[str] = set()
@@ -334,13 +336,14 @@ def _missing(rulebook, known, fired, route, pathway, target_key, also, safeguard
             continue  # derived facts matter through the rules that use them
         if rule.then.review:
             continue  # no question is asked to discover a contradiction (FAILSAFE-4)
-        if world.value(rule.when) is not None:
+        value, opens = world[rule.id]
+        if value is not None:
             continue
         if rule.id in fired_ids:
             # Fired on an unknown read the urgent way (FAILSAFE-1): the answer may change it.
             if _shapes_decision(rule, route, also):
-                world.open_facts(rule.when, wanted)
+                wanted |= opens
         elif _would_change(rule, route, pathway, target_key, also, safeguarding, fired_pairs, config):
-            world.open_facts(rule.when, wanted)
+            wanted |= opens
     specs = facts()
     return sorted((f for f in wanted if f not in known and not ruled_out(f, known)), key=lambda f: specs[f].rank)

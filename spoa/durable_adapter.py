@@ -171,8 +171,10 @@ class EngineRuleset:
         # Every stratum gets a rule that always fires: deleting the state of a session in
         # which no action ran crashed durable-rules 2.0.28 now and then (free(): invalid
         # pointer, about 1 process in 10); with an action run in every session it does not.
-        definitions = {name: {"__stratum_seen": {"all": [{"contact": {"t": "contact"}}], "run": _no_op}}
-                       for name in self._names}
+        # (A stratum holding a rule with no conditions, like SELF-1, already has one.)
+        always = {rule.stratum for rule in rulebook.rules if isinstance(rule.when, AllOf) and not rule.when.items}
+        definitions = {name: {} if k in always else {"__stratum_seen": {"all": [{"contact": {"t": "contact"}}], "run": _no_op}}
+                       for k, name in enumerate(self._names)}
         for rule in rulebook.rules:
             definition = _rule_definition(rule)
             definition["run"] = self._action(rule)
