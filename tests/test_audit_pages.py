@@ -500,6 +500,16 @@ def test_accepting_a_referral_sends_it_and_takes_it_off_the_list(duty_worker, ap
     assert ("worklist.accept", fall) in audit_actions(app)
 
 
+def test_accepting_without_the_csrf_token_is_refused_and_nothing_is_sent(duty_worker, app):
+    fall = add_contact(app, example("fall-long-lie"))
+    item = _open_item_id(app, fall)
+    response = duty_worker.post(f"/worklist/{item}/accept", data={})
+    assert response.status_code == 400
+    with app.extensions["spoa"].store.session() as db:
+        assert db.scalar(select(func.count()).select_from(Review)) == 0
+    assert fall in _queue_order(duty_worker.get("/worklist/").get_data(as_text=True))
+
+
 def test_returning_a_referral_without_a_reason_is_refused(duty_worker, app):
     fall = add_contact(app, example("fall-long-lie"))
     item = _open_item_id(app, fall)

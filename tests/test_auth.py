@@ -79,27 +79,10 @@ def test_rate_limits_can_live_in_redis(triage, tmp_path, make_user):
     server.delete(*keys)
 
 
-def test_call_handler_cannot_open_the_audit_pages(client_as):
-    handler = client_as("call_handler")
-    assert handler.get("/audit/").status_code == 403
-    assert handler.get("/audit/log").status_code == 403
-    assert handler.get("/api/audit/verify").status_code == 403
+# Which role opens which page: tests/test_audit_pages.py (every audit page, the worklist).
 
-
-def test_supervisor_can_open_the_audit_pages(client_as):
-    supervisor = client_as("supervisor")
-    assert supervisor.get("/audit/").status_code == 200
-    assert supervisor.get("/audit/log").status_code == 200
-
-
-def test_duty_worker_opens_the_worklist_but_not_the_audit_pages(client_as):
-    duty = client_as("duty_worker")
-    assert duty.get("/worklist/").status_code == 200
-    assert duty.get("/audit/").status_code == 403
-
-
-def test_call_handler_cannot_open_the_worklist(client_as):
-    assert client_as("call_handler").get("/worklist/").status_code == 403
+def test_call_handler_cannot_verify_the_audit_log_through_the_api(client_as):
+    assert client_as("call_handler").get("/api/audit/verify").status_code == 403
 
 
 def test_anonymous_visitor_is_sent_to_login(client):
@@ -181,36 +164,6 @@ def test_unknown_role_is_refused_by_the_cli(monkeypatch, tmp_path):
 
     result = CliRunner().invoke(cli, ["users", "add", "sam", "--role", "boss", "--password-stdin"], input="x\n")
     assert result.exit_code == 2 and "boss" in result.output
-
-
-def test_supervisor_records_an_override_through_the_audit_form(app, client_as, service_headers):
-    client = app.test_client()
-    fall = {"facts": {"age": 90, "locality": "swale", "fallen": True, "fall_injury": "none"}}
-    contact_id = client.post("/api/contacts", json=fall, headers=service_headers).get_json()["id"]
-    supervisor = client_as("supervisor")
-    page = supervisor.get(f"/audit/contacts/{contact_id}")
-    assert page.status_code == 200 and "UCR-1" in page.get_data(as_text=True)
-    token = csrf_token(supervisor, f"/audit/contacts/{contact_id}")
-    refused = supervisor.post(f"/audit/contacts/{contact_id}/override",
-                              data={"csrf_token": token, "route": "mdt", "reason": ""}, follow_redirects=True)
-    assert "Give a reason" in refused.get_data(as_text=True)
-    supervisor.post(f"/audit/contacts/{contact_id}/override",
-                    data={"csrf_token": token, "route": "mdt", "reason": "Known to the locality team"})
-    record = supervisor.get(f"/api/contacts/{contact_id}").get_json()
-    assert record["route"] == "mdt" and record["reviews"][-1]["reason"] == "Known to the locality team"
-
-
-def test_duty_worker_returns_an_item_through_the_worklist_form(app, client_as, service_headers):
-    client = app.test_client()
-    lonely = {"facts": {"age": 80, "locality": "swale", "lonely_or_isolated": True}}
-    client.post("/api/contacts", json=lonely, headers=service_headers)
-    duty = client_as("duty_worker")
-    item = duty.get("/api/worklist").get_json()["items"][0]
-    token = csrf_token(duty, "/worklist/")
-    duty.post(f"/worklist/{item['id']}/return", data={"csrf_token": token, "reason": "Has a befriender"})
-    assert duty.get("/api/worklist").get_json()["items"] == []
-    forged = duty.post(f"/worklist/{item['id']}/accept", data={})  # no CSRF token
-    assert forged.status_code == 400
 
 
 def test_idle_staff_session_gets_a_json_401_from_the_api(client_as):
