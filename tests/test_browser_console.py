@@ -191,6 +191,9 @@ def test_two_open_calls_switch_with_the_keyboard_and_keep_their_place(console):
     start_call_by_keyboard(page, about="second caller")
     second = page.inner_text("#call-reference")
     assert second != first and asked(page) == "Any of these now?"
+    # The open-calls list refreshes after the decision panel: wait until it holds both calls.
+    page.wait_for_selector(f".console-calls__button[data-contact='{second}'][aria-current='true']")
+    assert page.locator(".console-calls__button").count() == 2
     page.keyboard.press(">")
     page.wait_for_function("(ref) => document.getElementById('call-reference').textContent === ref", arg=first)
     assert "ending their life" in asked(page)         # the first call, where it was left
