@@ -120,18 +120,22 @@ def measure_latency(base: str, calls: int, answers: int, screenshot: str | None)
 
 # -- 2. questions asked for the protocol examples -----------------------------------------------
 
-def example_answer(question: dict, facts: dict, config) -> object:
-    """The answer the example's facts give to a console question ("unknown" if they don't)."""
+def example_answer(question: dict, facts: dict, config, denies_unmentioned: bool = False) -> object:
+    """The answer the example's facts give to a console question: "unknown" where they don't
+    say, or, for a caller who `denies_unmentioned`, "no"/"none of these" to a yes/no, checklist
+    or list question about something the story doesn't mention (as most callers would)."""
     asked = question["ask"]
     kind = question["kind"]
     if kind == "checklist":
         known = [fact for fact in asked if fact in facts]
-        if not known:
+        if not known and not denies_unmentioned:
             return "unknown"
         ticked = [fact for fact in asked if facts.get(fact) is True]
         return ticked or "none"
     fact = asked[0]
     if fact not in facts or facts[fact] is None:
+        if denies_unmentioned and kind in ("boolean", "multi"):
+            return "no" if kind == "boolean" else "none"
         return "unknown"
     value = facts[fact]
     if kind == "boolean":
@@ -143,7 +147,7 @@ def example_answer(question: dict, facts: dict, config) -> object:
     return value
 
 
-def count_questions(app) -> list[dict]:
+def count_questions(app, denies_unmentioned: bool = False) -> list[dict]:
     client = app.test_client()
     page = client.get("/auth/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
@@ -161,7 +165,7 @@ def count_questions(app) -> list[dict]:
             question = state["question"]
             response = client.post(f"/console/api/contacts/{state['contact']['id']}/answer", headers=headers,
                                    json={"question": question["id"], "ask": question["ask"],
-                                         "answer": example_answer(question, facts, config)})
+                                         "answer": example_answer(question, facts, config, denies_unmentioned)})
             assert response.status_code == 200, response.get_json()
             state = response.get_json()
             asked += 1
@@ -193,25 +197,28 @@ def main() -> int:
             started = time.perf_counter()
             samples = measure_latency(base, args.calls, args.answers, args.screenshot)
             took = time.perf_counter() - started
-        rows = count_questions(app)
+        callers = {"unknown": count_questions(app), "denies": count_questions(app, denies_unmentioned=True)}
         app.extensions["spoa"].store.dispose()
 
     print(f"Answer to decision on screen (headless Chromium, SQLite, {args.calls} keyboard calls, "
           f"{len(samples)} answers, {took:.1f} s):")
     print(f"  p50 {statistics.median(samples):.0f} ms   p95 {percentile(samples, 0.95):.0f} ms   "
           f"max {max(samples):.0f} ms")
-    print("Questions asked per protocol example (answered from its facts, 'unknown' otherwise, until none left):")
-    for row in rows:
-        print(f"  {row['example']:<28} {row['questions']:>3} questions (route settled after {row['reached']}); "
-              f"route {row['route']:<16} expected {row['expected']:<16} {'OK' if row['matches'] else 'DIFFERENT'}")
-    print(f"  median {statistics.median(r['questions'] for r in rows):.0f} questions, route settled after a median "
-          f"{statistics.median(r['reached'] or 0 for r in rows):.0f}; "
-          f"{sum(r['matches'] for r in rows)}/{len(rows)} reach the expected decision")
+    for caller, heading in (("unknown", "'I don't know' to what the story doesn't say"),
+                            ("denies", "'no' or 'none of these' to what the story doesn't mention")):
+        rows = callers[caller]
+        print(f"Questions asked per protocol example, until none left (answers from its facts; {heading}):")
+        for row in rows:
+            print(f"  {row['example']:<28} {row['questions']:>3} questions (route settled after {row['reached']}); "
+                  f"route {row['route']:<16} expected {row['expected']:<16} {'OK' if row['matches'] else 'DIFFERENT'}")
+        print(f"  median {statistics.median(r['questions'] for r in rows):.0f} questions, route settled after a median "
+              f"{statistics.median(r['reached'] or 0 for r in rows):.0f}; "
+              f"{sum(r['matches'] for r in rows)}/{len(rows)} reach the expected decision")
     if args.out:
         figures = {"answer_to_screen_ms": {"p50": round(statistics.median(samples)),
                                            "p95": round(percentile(samples, 0.95)), "max": round(max(samples)),
                                            "answers": len(samples), "calls": args.calls, "database": "sqlite"},
-                   "examples": rows}
+                   "examples": callers}
         Path(args.out).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
 
