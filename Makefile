@@ -53,7 +53,7 @@ run: setup rasa-train
 		$(BIN)/honcho start -f Procfile
 
 # NLU cross-validation, chat turn latency and questions per contact, into reports/.
-evaluate: setup rasa-train
+evaluate: setup rasa-train evaluate-extraction
 	scripts/rasa_evaluate.sh
 
 # Fact extraction precision/recall/F1 on the held-out sentences (tests/extraction_heldout.yml).
