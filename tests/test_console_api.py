@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.store import audit
+from web.store import audit, worklist
 from web.store.models import AuditEntry, FactEvent, WorklistItem
 
 API = "/console/api/contacts"
@@ -118,6 +118,19 @@ def test_closing_gives_a_reference_read_back_and_a_worklist_item(handler, app):
     # Closed means closed: nothing more is added.
     late = post(handler, f"{API}/{contact_id}/facts", {"facts": {"dementia": True}})
     assert late.status_code == 409
+
+
+def test_a_referral_reaches_the_worklist_only_when_the_handler_confirms_it(handler, app):
+    """Mid-call the decision still moves with each answer: the duty worker sees the referral
+    once the call handler has confirmed it at the end of the call, not before."""
+    state = answer_until(handler, start(handler), FALL_CALL, stop="head_injury")
+    contact_id = state["contact"]["id"]
+    assert state["view"]["route"] == "rapid_response"
+    open_items = lambda: app.extensions["spoa"].store.run(  # noqa: E731
+        lambda db: [item.contact_id for item in worklist.list_items(db)])
+    assert contact_id not in open_items()
+    assert post(handler, f"{API}/{contact_id}/close", {"action": "confirm"}).status_code == 200
+    assert contact_id in open_items()
 
 
 # -- the emergency screen -----------------------------------------------------------------------

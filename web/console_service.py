@@ -342,7 +342,7 @@ def start_call(session: Session, triage, body: dict, *, handler: str, role: str 
     about = _text(body.get("about"), "about", LABEL_MAX)
     facts = {"caller": caller} if caller else {}
     outcome = contacts.create_contact(session, triage, {"channel": channel, "facts": facts}, now=now,
-                                      source="console", actor=handler)
+                                      source="console", actor=handler, refer=False)
     session.execute(console_calls.insert().values(contact_id=outcome.contact.id, handler=handler,
                                                   caller_name=caller_name, about=about, notes=None,
                                                   started_at=now, updated_at=now))
@@ -368,7 +368,8 @@ def set_facts(session: Session, triage, contact_id: str, facts: Any, *, handler:
     contact = _own(session, contact_id, handler)
     _check_fact_names(triage, facts)
     was_emergency = contact.route == "emergency"
-    outcome = contacts.add_facts(session, triage, contact.id, facts, now=now, source=source, actor=handler)
+    outcome = contacts.add_facts(session, triage, contact.id, facts, now=now, source=source, actor=handler,
+                                 refer=False)
     if outcome.decision.get("route") == "emergency" and not was_emergency:
         # Recorded for the supervisor; the facts themselves are in fact_events, not the log.
         audit.append(session, actor=handler, actor_role=role, action="console.emergency", target=contact.id,
@@ -481,6 +482,10 @@ def close_call(session: Session, contact_id: str, *, action: Any, route: Any, pa
     contacts.review(session, contact.id, action=action, actor=handler, actor_role=role, now=now,
                     route=route if action == "override" else None,
                     pathway=(pathway or None) if action == "override" else None, reason=reason)
+    if action == "confirm" and decision_row is not None:
+        # The referral reaches the worklist when the handler confirms it (an override put
+        # its own route there in contacts.review).
+        worklist.sync(session, contact, decision, decision_id=decision_row.id, now=now)
     contacts.close_contact(session, contact.id, now=now)
     audit.append(session, actor=handler, actor_role=role, action="console.close", target=contact.id,
                  details={"action": action, "route": final_route}, at=now)

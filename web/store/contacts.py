@@ -104,7 +104,8 @@ def _add_fact_events(session: Session, contact_id: str, facts: dict, *, source: 
             for name, value in facts.items()])
 
 
-def _record_decision(session: Session, contact: Contact, decision: dict, facts: dict, now: datetime) -> Outcome:
+def _record_decision(session: Session, contact: Contact, decision: dict, facts: dict, now: datetime,
+                     refer: bool = True) -> Outcome:
     row = Decision(contact_id=contact.id, decision=decision, facts=facts, route=decision["route"],
                    pathway=decision.get("pathway"), ruleset_version=str(decision.get("ruleset_version", "")),
                    decided_at=now)
@@ -117,12 +118,14 @@ def _record_decision(session: Session, contact: Contact, decision: dict, facts: 
     contact.locality = facts.get("locality") if isinstance(facts.get("locality"), str) else None
     contact.updated_at = now
     session.flush()
-    item = worklist.sync(session, contact, decision, decision_id=row.id, now=now)
+    # `refer` False: a person confirms this decision later (a call handler at the end of the
+    # call), and the referral goes to the worklist then, not while the call is going on.
+    item = worklist.sync(session, contact, decision, decision_id=row.id, now=now) if refer else None
     return Outcome(contact=contact, decision=decision, decision_id=row.id, worklist_item=item, facts=facts)
 
 
 def create_contact(session: Session, triage: Triage, data: Any, *, now: datetime, source: str = "api",
-                   actor: str = "service") -> Outcome:
+                   actor: str = "service", refer: bool = True) -> Outcome:
     """Validate, store and decide a new contact (raises spoa.contact.ContactError on bad input)."""
     _check_source(source)
     parsed = triage.parse_contact(data)
@@ -134,7 +137,7 @@ def create_contact(session: Session, triage: Triage, data: Any, *, now: datetime
     session.flush()
     _add_fact_events(session, contact.id, facts, source=source, actor=actor, at=now)
     decision = triage.decide(engine_contact(contact, facts), now)
-    return _record_decision(session, contact, decision, facts, now)
+    return _record_decision(session, contact, decision, facts, now, refer)
 
 
 def lock_contact(session: Session, contact_id: str) -> Contact:
@@ -163,7 +166,7 @@ def current_facts(session: Session, contact_id: str) -> dict:
 
 
 def add_facts(session: Session, triage: Triage, contact_id: str, facts: Any, *, now: datetime,
-              source: str = "api", actor: str = "service") -> Outcome:
+              source: str = "api", actor: str = "service", refer: bool = True) -> Outcome:
     """Add or correct facts (null makes a fact unknown again) and decide again."""
     _check_source(source)
     contact = lock_contact(session, contact_id)  # PostgreSQL: one fact update per contact at a time
@@ -175,7 +178,7 @@ def add_facts(session: Session, triage: Triage, contact_id: str, facts: Any, *, 
     session.flush()
     folded = current_facts(session, contact.id)
     decision = triage.decide(engine_contact(contact, folded), now)
-    return _record_decision(session, contact, decision, folded, now)
+    return _record_decision(session, contact, decision, folded, now, refer)
 
 
 def latest_decision(session: Session, contact_id: str) -> Decision | None:
