@@ -181,7 +181,7 @@ def test_triage_of_an_invalid_contact_is_a_422(client, service_headers):
 
 def test_health_names_the_database_and_ruleset(client, triage):
     body = client.get("/api/health").get_json()
-    assert body["status"] == "ok" and body["database"] == {"backend": "sqlite", "ok": True, "revision": "0001"}
+    assert body["status"] == "ok" and body["database"] == {"backend": "sqlite", "ok": True, "revision": "0002"}
     assert body["ruleset"]["version"] == triage.ruleset.version and body["ruleset"]["rules"] > 20
 
 

@@ -6,9 +6,8 @@ given (a fact event with source "console", or "extraction" for a proposal the ha
 confirmed), and the engine decides again after each one.
 
 What the contract has no place for lives in one small table of the console's own,
-`console_calls`: which handler holds the call, who is calling and about whom (as the handler
-typed them, for telling open calls apart), and the free-text notes. It is created at
-start-up if missing (separate metadata, so the store's migrations are untouched).
+`console_calls` (web.store.models.ConsoleCall, migration 0002): which handler holds the call,
+who is calling and about whom, and the free-text notes.
 """
 from __future__ import annotations
 
@@ -16,14 +15,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, MetaData, String, Table, Text, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from spoa.flows import (UNKNOWN, AnswerError, Flows, answer_to_facts, build_question, next_question,
                         parse_answer)
 from web.labels import PATHWAY_LABELS, ROUTE_LABELS
 from web.store import audit, contacts, worklist
-from web.store.models import Contact, FactEvent, UTCDateTime, WorklistItem
+from web.store.models import ConsoleCall, Contact, FactEvent, WorklistItem
 
 
 CHANNELS = ("phone", "professional_referral")
@@ -54,17 +53,7 @@ POLICE_SCRIPT = [
     "Stay on the line; if the caller is in danger, they should get somewhere safe first.",
 ]
 
-metadata = MetaData()
-console_calls = Table(
-    "console_calls", metadata,
-    Column("contact_id", String(16), primary_key=True),
-    Column("handler", String(64), nullable=False, index=True),
-    Column("caller_name", String(LABEL_MAX)),
-    Column("about", String(LABEL_MAX)),
-    Column("notes", Text),
-    Column("started_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-)
+console_calls = ConsoleCall.__table__
 
 
 class ConsoleError(ValueError):
@@ -73,11 +62,6 @@ class ConsoleError(ValueError):
     def __init__(self, message: str, field: str | None = None, allowed: list | None = None, status: int = 422):
         super().__init__(message)
         self.field, self.allowed, self.status = field, allowed, status
-
-
-def ensure_tables(store) -> None:  # noqa: ANN001
-    """Create the console's own table if it is missing (idempotent)."""
-    metadata.create_all(store.engine, checkfirst=True)
 
 
 # -- plain words ---------------------------------------------------------------------------

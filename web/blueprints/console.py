@@ -84,7 +84,7 @@ OPENAPI_PATHS = _openapi_paths()
 
 @bp.record_once
 def _setup(state) -> None:  # noqa: ANN001
-    """At app creation: the console's own table, and the fact extractor if it can be built."""
+    """At app creation: the engine with the questions the console asks."""
     spoa = state.app.extensions["spoa"]
     triage = spoa.triage
     if getattr(triage, "flows", None) is None:
@@ -93,19 +93,6 @@ def _setup(state) -> None:  # noqa: ANN001
         from spoa.flows import load_flows
         triage = replace(triage, flows=load_flows(state.app.config["SPOA_FLOWS_DIR"]))
     state.app.extensions["spoa_console_triage"] = triage
-    try:
-        console.ensure_tables(spoa.store)
-        state.app.extensions["spoa_console_ready"] = True
-    except Exception as error:  # noqa: BLE001 - a database down at start-up must not stop the app
-        log.warning("console table not checked at start-up: %s", type(error).__name__)
-
-
-@bp.before_request
-def _tables_ready() -> None:
-    """If the database was down at start-up, make the console's table on first use."""
-    if not current_app.extensions.get("spoa_console_ready"):
-        console.ensure_tables(services().store)
-        current_app.extensions["spoa_console_ready"] = True
 
 
 def _error(status: int, error: str, message: str, field: str | None = None, allowed: list | None = None,

@@ -189,6 +189,21 @@ class WorklistItem(Base):
     resolution_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class ConsoleCall(Base):
+    """A call taken in the call-handler console: which handler holds it, who is calling and
+    about whom (as the handler typed them, to tell open calls apart), and the free-text notes."""
+
+    __tablename__ = "console_calls"
+
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), primary_key=True)
+    handler: Mapped[str] = mapped_column(String(64), index=True)
+    caller_name: Mapped[str | None] = mapped_column(String(80))
+    about: Mapped[str | None] = mapped_column(String(80))
+    notes: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class AuditEntry(Base):
     """A staff (or service) action, hash-chained: hash = sha256(prev_hash + canonical content)."""
 
