@@ -18,7 +18,7 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from spoa.rulebook import AllOf, AnyOf, Derived, Leaf, Rule
+from spoa.rulebook import AnyOf, Derived, Leaf, Rule
 from spoa.ruleset import Ruleset
 from spoa.vocabulary import (
     ALSO_ROUTES, EMERGENCY_SCREEN, PATHWAY_ORDER, ROUTE_PRECEDENCE, SAFEGUARDING_LEVELS, facts,

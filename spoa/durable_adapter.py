@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from durable import engine as _durable
 
-from spoa.rulebook import AllOf, AnyOf, Derived, Leaf, Rule, Rulebook
+from spoa.rulebook import AllOf, Derived, Leaf, Rule, Rulebook
 from spoa.vocabulary import facts as vocabulary
 
 

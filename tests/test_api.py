@@ -4,11 +4,10 @@ from __future__ import annotations
 import json
 import logging
 
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 
-from conftest import T0, make_app, screen_clear
+from conftest import make_app, screen_clear
 from web.store.models import AuditEntry, Contact
 
 FALL = {"channel": "web_chat", "received_at": "2026-11-26T10:00:00Z",

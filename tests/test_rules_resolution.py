@@ -97,8 +97,8 @@ def test_configured_ucr_hours_decide_the_out_of_hours_advice():
     thursday_6pm = service.parse_contact(contact_data(catheter_problem=True, received_at="2026-11-26T18:00:00Z"))
     saturday_noon = service.parse_contact(contact_data(catheter_problem=True, received_at="2026-11-28T12:00:00Z"))
     thursday_noon = service.parse_contact(contact_data(catheter_problem=True, received_at="2026-11-26T12:00:00Z"))
-    for contact, closed in ((thursday_6pm, True), (saturday_noon, True), (thursday_noon, False)):
-        advice = decide_with(contact, nine_to_five, NOW)["advice"]
+    for received, closed in ((thursday_6pm, True), (saturday_noon, True), (thursday_noon, False)):
+        advice = decide_with(received, nine_to_five, NOW)["advice"]
         assert any("Outside those hours" in line for line in advice) is closed
     assert not any("Outside those hours" in line for line in decide_with(thursday_6pm, service.ruleset, NOW)["advice"])
 

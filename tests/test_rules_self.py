@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_helpers import covers, decide, fired
+from engine_helpers import covers, decide
 
 SAFETY_NETTING = "If things get worse, or you are worried, call NHS 111"
 
