@@ -16,7 +16,6 @@
 
   var MESSAGE_URL = root.getAttribute("data-message-url");
   var FORM_URL = root.getAttribute("data-form-url");
-  var TOKEN = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var EXCLUSIVE = ["none", "unknown"];   // "None of these" and "I don't know" stand alone
 
   var mode = "chat";        // "chat" (through the assistant) or "form" (the guided form)
@@ -25,32 +24,14 @@
   var busy = false;
   var seq = 0;              // renders of an answer (tests and tools watch data-seq)
 
-  function $(id) { return document.getElementById(id); }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === "class") { node.className = attrs[name]; } else { node.setAttribute(name, attrs[name]); }
-    });
-    if (text !== undefined && text !== null) { node.textContent = text; }
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
+  // The shared helpers (web/static/js/http.js, loaded first).
+  var $ = SPOA.byId, el = SPOA.el, clear = SPOA.clear;
 
   function hidden(node, value) { if (value) { node.setAttribute("hidden", ""); } else { node.removeAttribute("hidden"); } }
 
   function post(url, body) {
-    return fetch(url, {
-      method: "POST", credentials: "same-origin",
-      headers: {"Accept": "application/json", "Content-Type": "application/json", "X-CSRFToken": TOKEN},
-      body: JSON.stringify(body)
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; })
-        .then(function (data) { return {ok: response.ok, status: response.status, data: data}; });
-    }, function () {
-      return {ok: false, status: 0, data: {message: "There is no connection just now. Check your internet and try again."}};
-    });
+    return SPOA.requestJson("POST", url, body,
+                            {offline: "There is no connection just now. Check your internet and try again."});
   }
 
   function errorText(result) {

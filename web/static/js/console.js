@@ -12,7 +12,6 @@
   if (!root) { return; }
   var API = root.getAttribute("data-api");                 // /console/api/contacts
   var CAN_TAKE_CALLS = root.getAttribute("data-can-take-calls") === "true";
-  var TOKEN = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var STORE_KEY = "spoa.console.current";
 
   var state = null;          // the call's state from the server
@@ -25,32 +24,13 @@
   var busy = false;
   var allQuestions = [];     // every question, to ask one out of turn (#)
 
-  function $(id) { return document.getElementById(id); }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === "class") { node.className = attrs[name]; } else { node.setAttribute(name, attrs[name]); }
-    });
-    if (text !== undefined && text !== null) { node.textContent = text; }
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
+  // The shared helpers (web/static/js/http.js, loaded first).
+  var $ = SPOA.byId, el = SPOA.el, clear = SPOA.clear;
 
   function api(method, path, body) {
-    var options = {method: method, credentials: "same-origin",
-                   headers: {"Accept": "application/json", "X-CSRFToken": TOKEN}};
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(path, options).then(function (response) {
-      return response.json().catch(function () { return {message: "The server gave an unreadable answer."}; })
-        .then(function (data) { return {ok: response.ok, status: response.status, data: data}; });
-    }, function () {
-      return {ok: false, status: 0, data: {message: "No connection to the server; nothing was saved. Try again."}};
-    });
+    return SPOA.requestJson(method, path, body,
+                            {offline: "No connection to the server; nothing was saved. Try again.",
+                             unreadable: "The server gave an unreadable answer."});
   }
 
   function callPath(suffix) { return API + "/" + encodeURIComponent(state.contact.id) + (suffix || ""); }
