@@ -1,8 +1,9 @@
 """The resident chat page in a real browser: headless Chromium (Debian's /usr/bin/chromium)
 driven by Playwright.
 
-Without Rasa (RASA_URL at a closed loopback port) the app is served in a thread on a free
-127.0.0.1 port with the real engine, flows, extractor and a SQLite store, and the page must
+Without Rasa (RASA_URL at a closed loopback port) the app (`live_app`, overridden here) is
+served by the shared `live_server` fixture with the real engine, flows, extractor and a SQLite
+store, in the shared headless `browser` (tests/conftest.py), and the page must
 carry a whole triage through its guided form, show the 999 panel at once, and pass axe-core.
 With Rasa (marked `rasa`), the whole stack that `make run` starts (assistant/chat_stack.py:
 the app, the action server and Rasa with the trained model) and a chat from the first
@@ -12,22 +13,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
+from browser_helpers import CHROMIUM, page_errors, record_errors
 from conftest import make_app
-from test_chat_page import chat_settings, chat_triage, closed_port_url, free_port
+from test_chat_page import chat_settings, chat_triage, closed_port_url
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = Path(os.environ.get("SPOA_SCREENSHOTS", "/tmp/chat-screenshots"))
 
 # A fall with a long lie, as the relative would answer (the protocol's example, in Swale).
@@ -40,54 +37,26 @@ SEQ_AFTER = "(before) => Number(document.getElementById('chat').dataset.seq || 0
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The app with Rasa unreachable, served by werkzeug in a thread for this module's tests."""
-    from werkzeug.serving import make_server
-
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (make system-deps)")
-    tmp = tmp_path_factory.mktemp("chat-browser")
-    app = make_app(chat_settings(RASA_URL=closed_port_url(), TESTING=False), chat_triage(), tmp)
-    port = free_port()
-    http = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{port}"
-    http.shutdown()
+def live_app(tmp_path_factory):
+    """The app with Rasa unreachable (so the page falls back to the guided form), served by the
+    shared `live_server` fixture for this module's tests."""
+    app = make_app(chat_settings(RASA_URL=closed_port_url(), TESTING=False), chat_triage(),
+                   tmp_path_factory.mktemp("chat-browser"))
+    yield app
     app.extensions["spoa"].store.dispose()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-def open_chat(browser, base: str):
-    context = browser.new_context(base_url=base, viewport={"width": 1100, "height": 900})
-    page = context.new_page()
+def open_chat(page):
+    """Open /chat on `page` and wait for the message box."""
     page.set_default_timeout(20000)
-    errors: list[str] = []
-    # nhsuk-frontend's CSS names its licensed web font on assets.nhs.uk, which the CSP blocks
-    # (the page falls back to Arial); any other console error is a fault of the page.
-    page.on("console", lambda message: errors.append(message.text)
-            if message.type == "error" and not message.text.startswith("Loading the font") else None)
     page.goto("/chat")
     page.wait_for_selector("#chat-input")
-    page.errors = errors
-    return context, page
+    return page
 
 
 @pytest.fixture
-def chat(server, browser):
-    _, base = server
-    context, page = open_chat(browser, base)
-    yield page
-    context.close()
+def chat(new_page):
+    return open_chat(new_page(1100, 900))
 
 
 def seq(page) -> int:
@@ -172,7 +141,9 @@ def test_fall_with_long_lie_goes_to_rapid_response_in_the_fallback_form_with_ras
     assert "My mum has fallen" in log and "None of these" in log
     page.screenshot(path=str(SHOTS / "chat-fallback-outcome.png"), full_page=True)
     assert serious_violations(page) == []                          # the outcome panel
-    assert page.errors == []
+    # The CSP's refusal of the NHS.UK web font (the page falls back to Arial) is expected; any
+    # other script or console error is a fault of the page.
+    assert page_errors(page) == []
 
 
 def focused(page) -> str:
@@ -268,7 +239,7 @@ def rasa_stack():
     missing = chat_stack.prerequisites()
     if missing:
         pytest.skip("the chat stack can't run yet: missing " + "; ".join(missing))
-    if not shutil.which(CHROMIUM):
+    if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (make system-deps)")
     stack = chat_stack.new_stack()
     with pytest.MonkeyPatch.context() as patch:
@@ -279,8 +250,11 @@ def rasa_stack():
 
 @pytest.mark.rasa
 def test_fall_with_long_lie_goes_to_rapid_response_in_a_whole_chat_with_rasa(rasa_stack, browser):
-    context, page = open_chat(browser, rasa_stack.web_url)
+    context = browser.new_context(base_url=rasa_stack.web_url, viewport={"width": 1100, "height": 900})
     try:
+        page = context.new_page()
+        record_errors(page)
+        open_chat(page)
         SHOTS.mkdir(parents=True, exist_ok=True)
         say(page, "Mum's fallen, she's on the floor and can't get up but she isn't hurt")
         assert not page.is_visible("#guided"), "the page fell back to the form: Rasa didn't answer"
