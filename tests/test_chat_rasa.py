@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "assistant"))
 import importlib.util  # noqa: E402
 
 import chat_stack  # noqa: E402
+from web import chat_outcome  # noqa: E402
 from chat_stack import Conversation, Resident, outcome_in, question_in  # noqa: E402
 
 # The actions' message helpers are plain Python (no Rasa import), so they are tested here too.
@@ -71,25 +72,42 @@ def test_number_question_has_no_buttons():
 def test_emergency_outcome_leads_with_999_and_carries_the_decision():
     decision = {"route": "emergency", "pathway": "ambulance", "response_target": "PT0M", "status": "complete",
                 "safeguarding": {"level": "none"}, "advice": ["Call 999 now."]}
-    lines = messages.outcome_lines(decision, "SPA-AAAA-BBBB")
+    lines = messages.outcome_lines(decision, "SPA-AAAA-BBBB")   # a turn without the app's summary
     assert lines[0].startswith("Call 999 now")
     assert lines[-1] == "Your reference number is SPA-AAAA-BBBB."
     custom = messages.outcome_messages(decision, "SPA-AAAA-BBBB")[-1]["json_message"]
     assert custom["decision"] is decision and custom["contact_id"] == "SPA-AAAA-BBBB"
 
 
+def app_summary(decision: dict, contact_id: str | None) -> list[str]:
+    """The outcome's words as the app's dialogue turn returns them (`summary`)."""
+    return chat_outcome.outcome_lines(chat_outcome.outcome_view(decision, contact_id))
+
+
+def test_emergency_outcome_says_the_apps_words_and_leads_with_999():
+    decision = {"route": "emergency", "pathway": "ambulance", "response_target": "PT0M", "status": "complete",
+                "safeguarding": {"level": "none"}, "advice": ["Call 999 now."]}
+    summary = app_summary(decision, "SPA-AAAA-BBBB")
+    lines = messages.outcome_lines(decision, "SPA-AAAA-BBBB", summary)
+    assert lines == summary and lines[0].startswith("Call 999 now")
+    assert lines[-1] == "Your reference number is SPA-AAAA-BBBB."
+    custom = messages.outcome_messages(decision, "SPA-AAAA-BBBB", summary)[-1]["json_message"]
+    assert custom["summary"] == summary   # the chat page drops these lines: its panel says them
+
+
 def test_urgent_community_response_says_within_two_hours():
     decision = {"route": "rapid_response", "pathway": "ucr", "response_target": "PT2H", "status": "complete",
                 "safeguarding": {"level": "none"}}
-    assert "Someone from the team will contact you within 2 hours." in messages.outcome_lines(decision, None)
+    lines = messages.outcome_lines(decision, None, app_summary(decision, None))
+    assert "The urgent community response team will contact you within 2 hours and come to see the person." in lines
 
 
 def test_safeguarding_referral_is_mentioned_in_the_outcome():
     decision = {"route": "mdt", "pathway": "safeguarding", "response_target": "P2D", "status": "complete",
                 "safeguarding": {"level": "referral"}}
-    lines = messages.outcome_lines(decision, None)
+    lines = messages.outcome_lines(decision, None, app_summary(decision, None))
     assert any("safeguarding referral" in line for line in lines)
-    assert "Someone from the team will contact you within 2 working days." in lines
+    assert "The local care team will contact you within 2 working days to talk about what is needed." in lines
 
 
 def test_uk_mobile_number_is_a_phone_number():
@@ -296,3 +314,16 @@ def test_asking_for_a_person_puts_a_call_back_on_the_worklist(stack):
     item = callback[0]["callback"]
     assert item["kind"] == "callback" and item["contact_id"] == callback[0]["contact_id"], item
     assert "07700900123" in item["note"]
+
+
+def test_collapse_not_breathing_turn_carries_the_999_words_the_actions_say(client, service_headers):
+    """The dialogue turn returns the outcome's words (`summary`), so the actions need none of their own."""
+    response = client.post("/api/dialogue/turn", headers=service_headers,
+                           json={"contact_id": None, "text": "my dad has collapsed and he's not breathing",
+                                 "answer": None, "asked": [], "start": True})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    reply = response.get_json()
+    assert reply["decision"]["route"] == "emergency" and reply["question"] is None
+    assert reply["summary"][0].startswith("Call 999 now")
+    assert reply["summary"][-1] == f"Your reference number is {reply['contact_id']}."
+    assert messages.outcome_lines(reply["decision"], reply["contact_id"], reply["summary"]) == reply["summary"]

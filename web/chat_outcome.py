@@ -5,6 +5,11 @@ what happens next and by when, the advice, and the reference number. The same vi
 built whether the decision came through Rasa (its outcome message's custom payload) or the
 guided form, so both paths end on the same panel. Presentation only: the route is the
 engine's decision, and a person confirms it.
+
+`outcome_lines(view)` gives the same words as chat lines, for a channel that shows text
+only: the dialogue turn (/api/dialogue/turn) returns them as `summary`, and the Rasa
+actions (their own Python, which can't import this package) say them. This module is the
+one place the outcome wording lives.
 """
 from __future__ import annotations
 
@@ -46,13 +51,14 @@ _DURATION = re.compile(r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<min
 
 
 def when_in_words(duration: str | None) -> str | None:
-    """'PT2H' -> 'within 2 hours', 'P2D' -> 'within 2 days', 'PT0M' -> 'now'; None if no target."""
+    """'PT2H' -> 'within 2 hours', 'P2D' -> 'within 2 working days' (the protocol's day targets
+    are working days), 'PT0M' -> 'now'; None if no target."""
     match = _DURATION.match(duration or "")
     if not duration or not match:
         return None
     days, hours, minutes = (int(match.group(key) or 0) for key in ("days", "hours", "minutes"))
     if days:
-        return f"within {days} day{'s' if days != 1 else ''}"
+        return f"within {days} working day{'s' if days != 1 else ''}"
     if hours:
         return f"within {hours} hour{'s' if hours != 1 else ''}"
     if minutes:
@@ -107,3 +113,23 @@ def outcome_view(decision: dict[str, Any], contact_id: str | None) -> dict[str, 
         "reviewed": None if route == "emergency" else REVIEWED,
         "reference": contact_id,
     }
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?", ":")) else text + "."
+
+
+def outcome_lines(view: dict[str, Any]) -> list[str]:
+    """The outcome panel's content (`outcome_view`) as chat lines, in the panel's order: the
+    headline, what happens next, the notes, the services, the advice, the check by a person
+    and the reference."""
+    lines = [_sentence(view["headline"]), view["next_steps"], *view["notes"]]
+    for service in view["services"]:
+        organisation = service.get("organization")
+        lines.append(f"Service that may help: {service['name']}" + (f" ({organisation})." if organisation else "."))
+    lines.extend(view["advice"])
+    if view["reviewed"]:
+        lines.append(view["reviewed"])
+    if view["reference"]:
+        lines.append(f"Your reference number is {view['reference']}.")
+    return lines

@@ -12,11 +12,14 @@ question from flows/:
               "asked": [fact ids already put to the resident], "start": bool}
     result   {"contact_id": str|null, "decision": {...}|null,
               "question": {"id", "ask", "kind", "text", "options", ...}|null,
-              "facts_added": {...}, "understood": bool|null, "extraction": "ok"|"unavailable"}
+              "facts_added": {...}, "understood": bool|null, "extraction": "ok"|"unavailable",
+              "summary": [the decision in the resident's words, one line each]|null}
 
 A first message with nothing in it ("hi") stores nothing and answers contact_id null,
 unless `start` is true. `understood` is false when an answer couldn't be read (the
 question's facts stay unknown). A 999 decision has no next question: it is given at once.
+`summary` is the outcome panel's wording as chat lines (web/chat_outcome.py), which the Rasa
+actions say, so the wording lives in one place.
 Bad input raises `web.errors.ApiError` (422, naming the field).
 """
 from __future__ import annotations
@@ -25,6 +28,7 @@ import logging
 from typing import Any
 
 from spoa.flows import AnswerError, Flows, answer_to_facts, build_question, next_question, parse_answer
+from web.chat_outcome import outcome_lines, outcome_view
 from web.errors import ApiError
 from web.store import contacts
 
@@ -141,4 +145,5 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
     if contact_id is not None:
         log.info("chat turn on contact %s: route=%s status=%s", contact_id, decision["route"], decision.get("status"))
     return {"contact_id": contact_id, "decision": decision, "question": question, "facts_added": added,
-            "understood": understood, "extraction": "ok" if extractor is not None else "unavailable"}
+            "understood": understood, "extraction": "ok" if extractor is not None else "unavailable",
+            "summary": outcome_lines(outcome_view(decision, contact_id)) if decision is not None else None}

@@ -55,10 +55,18 @@ def _is_finished(reply: Dict[Text, Any]) -> bool:
     return reply.get("question") is None or _is_emergency(reply)
 
 
+def _outcome(reply: Dict[Text, Any]) -> Optional[Dict[Text, Any]]:
+    """The `decision` slot's value: the decision with the app's words for it (the turn's
+    `summary`). The slot is `any` and not featurised, so its shape is the actions' own."""
+    if not reply.get("decision"):
+        return None
+    return {"decision": reply["decision"], "summary": reply.get("summary")}
+
+
 def _slots_from_reply(reply: Dict[Text, Any], tracker: Tracker) -> Dict[Text, Any]:
     return {
         "contact_id": reply.get("contact_id") or tracker.get_slot("contact_id"),
-        "decision": reply.get("decision"),
+        "decision": _outcome(reply),
         "question": None if _is_finished(reply) else reply.get("question"),
     }
 
@@ -161,9 +169,9 @@ class ActionTriageOutcome(Action):
         return "action_triage_outcome"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        decision = tracker.get_slot("decision")
-        if decision:
-            _say(dispatcher, outcome_messages(decision, tracker.get_slot("contact_id")))
+        outcome = tracker.get_slot("decision")
+        if outcome and outcome.get("decision"):
+            _say(dispatcher, outcome_messages(outcome["decision"], tracker.get_slot("contact_id"), outcome.get("summary")))
         return [SlotSet("triage_answer", None), SlotSet("question", None), SlotSet("reasked", None)]
 
 
@@ -216,7 +224,7 @@ class ValidateCallbackForm(FormValidationAction):
         slots = _slots_from_reply(reply, tracker)
         if _is_emergency(reply):
             # 999 advice at once; the call-back request still goes on the worklist.
-            _say(dispatcher, outcome_messages(reply["decision"], slots["contact_id"]))
+            _say(dispatcher, outcome_messages(reply["decision"], slots["contact_id"], reply.get("summary")))
             slots["callback_phone"] = "none"
             return slots
         dispatcher.utter_message(response="utter_callback_phone_invalid")

@@ -11,7 +11,8 @@ The dialogue contract (served by the app, web/blueprints/dialogue_api.py):
        "asked": [fact ids already put to the resident], "start": bool}
     -> {"contact_id": str|null, "decision": <decision.schema.json>|null,
         "question": {"id", "ask": [fact ids], "kind", "text", "options": [...]}|null,
-        "facts_added": {...}, "understood": bool|null}
+        "facts_added": {...}, "understood": bool|null,
+        "summary": [the decision in the resident's words, one line each]|null}
 
     A first message with no facts in it stores nothing (contact_id null) unless `start`.
     POST /api/contacts/<id>/callback      {"note": str} -> the worklist item (201)
