@@ -18,6 +18,9 @@ from typing import Any, Iterable, Mapping
 import yaml
 from rapidfuzz import fuzz, process, utils
 
+from spoa.vocabulary import FactSpec
+from spoa.vocabulary import facts as vocabulary_facts
+
 KINDS = ("boolean", "number", "choice", "multi", "text", "checklist")
 AUDIENCES = ("resident", "call_handler")
 NONE = "none"          # option value: none of these (checklist, multi)
@@ -52,23 +55,9 @@ class AnswerError(ValueError):
 # ---------------------------------------------------------------------------------------
 # The contract's facts, and the loaded flows
 
-@dataclass(frozen=True)
-class FactSpec:
-    """One fact of contact.schema.json: `type` is boolean, integer, enum, array or string."""
-    id: str
-    type: str
-    values: tuple = ()          # allowed values of an enum or array fact
-    minimum: int | None = None
-    maximum: int | None = None
-
-
 def contract_facts() -> dict[str, FactSpec]:
-    """The facts of the contract, in asking order, from the closed vocabulary (spoa.vocabulary)."""
-    from spoa.vocabulary import facts
-
-    types = {"choice": "enum", "multi": "array", "integer": "integer", "boolean": "boolean", "string": "string"}
-    return {fact.id: FactSpec(fact.id, types[fact.kind], tuple(fact.options), fact.minimum, fact.maximum)
-            for fact in facts().values()}
+    """The facts of the contract, in asking order: the closed vocabulary (spoa.vocabulary)."""
+    return vocabulary_facts()
 
 
 @dataclass(frozen=True)
@@ -229,10 +218,10 @@ def _read_question(raw: Any, index: int, file: str, facts: Mapping[str, FactSpec
     elif len(fact_ids) != 1:
         raise fail(f"a {kind} question asks exactly one fact")
 
-    types = {fact: facts[fact].type for fact in fact_ids}
+    types = {fact: facts[fact].kind for fact in fact_ids}
     first = facts[fact_ids[0]]
     allowed_types = {"boolean": {"boolean"}, "checklist": {"boolean"}, "number": {"integer"},
-                     "choice": {"enum", "integer"}, "multi": {"array"}, "text": {"string"}}[kind]
+                     "choice": {"choice", "integer"}, "multi": {"multi"}, "text": {"string"}}[kind]
     for fact, fact_type in types.items():
         if fact_type not in allowed_types:
             raise fail(f"fact {fact!r} is {fact_type} in the contract; a {kind} question can't ask it")
@@ -248,12 +237,12 @@ def _read_question(raw: Any, index: int, file: str, facts: Mapping[str, FactSpec
             raise fail("an option value is listed twice")
         if kind == "checklist":
             expected = list(fact_ids)
-        elif first.type == "integer":
+        elif first.kind == "integer":
             if first.minimum is None or first.maximum is None:
                 raise fail(f"fact {first.id!r} has no range in the contract, so it can't be a choice")
             expected = list(range(first.minimum, first.maximum + 1))
         else:
-            expected = list(first.values)
+            expected = list(first.options)
         missing = [v for v in expected if v not in values]
         extra = [v for v in values if v not in expected]
         if missing:

@@ -58,9 +58,9 @@ def test_every_allowed_value_is_offered_with_a_label(flows):
     facts = contract_facts()
     for spec in flows.questions:
         for fact in spec.facts:
-            if facts[fact].type in ("enum", "array"):
+            if facts[fact].kind in ("choice", "multi"):
                 offered = {option.value for option in spec.options}
-                assert offered == set(facts[fact].values), fact
+                assert offered == set(facts[fact].options), fact
         assert all(option.label.strip() for option in spec.options), spec.id
 
 
