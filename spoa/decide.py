@@ -14,10 +14,10 @@ the derived facts; this module applies the protocol's explicit conflict policy t
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from spoa.durations import parse_duration
 from spoa.rulebook import AnyOf, Derived, Leaf, Rule
 from spoa.ruleset import Ruleset
 from spoa.vocabulary import (
@@ -71,18 +71,10 @@ def decide(contact: dict, ruleset: Ruleset, now: datetime) -> dict:
 
 # --- route, pathway, also -------------------------------------------------------------------
 
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
-
-
 def duration(text: str | None) -> timedelta:
-    """An ISO 8601 duration of the forms the config uses (P5D, PT2H, PT0M); None is endless."""
-    if text is None:
-        return timedelta.max
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"unsupported ISO 8601 duration {text!r}")
-    days, hours, minutes = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes)
+    """A response target as a sortable duration; no target sorts last."""
+    parsed = parse_duration(text)
+    return timedelta.max if parsed is None else parsed
 
 
 def _primary(fired: list[Rule], config) -> tuple[str, str, str | None, Rule | None]:

@@ -4,10 +4,14 @@ shortest target leads within a route, lower referral routes go to `also`, and th
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
+
+import pytest
 
 from engine_helpers import NOW, RULES_DIR, contact, decide, decide_raw, fired, get_triage
 from spoa.config import config_from_mapping
 from spoa.decide import decide as decide_with
+from spoa.durations import parse_duration
 from spoa.ruleset import load_ruleset
 
 contact_data = contact
@@ -117,3 +121,16 @@ def test_a_locality_removed_from_configuration_is_out_of_area():
     contact = get_triage().parse_contact(contact_data(locality="swale", lonely_or_isolated=True))
     assert decide_with(contact, without_swale, NOW)["route"] == "out_of_scope"
     assert decide_with(contact, get_triage().ruleset, NOW)["route"] == "voluntary_sector"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("PT0M", timedelta(0)), ("PT2H", timedelta(hours=2)), ("PT24H", timedelta(hours=24)),
+    ("P2D", timedelta(days=2)), ("P1DT30M", timedelta(days=1, minutes=30)), (None, None)])
+def test_response_targets_read_as_durations(text, expected):
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["P", "PT", "2H", "P2W", "PT2H30"])
+def test_a_target_that_is_not_a_duration_is_refused(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)

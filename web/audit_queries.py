@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from spoa.durations import parse_duration
 from web.labels import PATHWAY_LABELS, ROUTE_LABELS, SAFEGUARDING_LABELS
 from web.store import audit, contacts, replay, worklist
 from web.store.models import AuditEntry, Contact, Decision, Review
@@ -176,7 +177,7 @@ def target_words(target: str | None) -> str:
     """An ISO 8601 response target in words (PT2H -> "2 hours", PT0M -> "immediately")."""
     if not target:
         return "no target"
-    delta = worklist.parse_duration(target)
+    delta = parse_duration(target)
     return "immediately" if delta == timedelta(0) else duration_words(delta.total_seconds())
 
 

@@ -13,8 +13,9 @@ one place the outcome wording lives.
 """
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from spoa.durations import parse_duration
 
 HEADLINES: dict[tuple[str, str | None], str] = {
     ("emergency", "ambulance"): "Call 999 now and ask for an ambulance",
@@ -47,16 +48,17 @@ WHO = {
 }
 REVIEWED = "A member of the team checks this before anything is arranged."
 
-_DURATION = re.compile(r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)?$")
-
-
 def when_in_words(duration: str | None) -> str | None:
     """'PT2H' -> 'within 2 hours', 'P2D' -> 'within 2 working days' (the protocol's day targets
     are working days), 'PT0M' -> 'now'; None if no target."""
-    match = _DURATION.match(duration or "")
-    if not duration or not match:
+    try:
+        delta = parse_duration(duration)
+    except ValueError:
         return None
-    days, hours, minutes = (int(match.group(key) or 0) for key in ("days", "hours", "minutes"))
+    if delta is None:
+        return None
+    days, rest = divmod(int(delta.total_seconds()), 86400)
+    hours, minutes = rest // 3600, rest % 3600 // 60
     if days:
         return f"within {days} working day{'s' if days != 1 else ''}"
     if hours:

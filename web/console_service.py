@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from spoa.durations import parse_duration
 from spoa.flows import (UNKNOWN, AnswerError, Flows, answer_to_facts, build_question, next_question,
                         parse_answer)
 from web.labels import PATHWAY_LABELS, ROUTE_LABELS
@@ -101,7 +102,7 @@ def fact_words(flows: Flows, fact: str, value: Any, config: Any = None) -> str:
 
 
 def duration_words(target: str | None) -> str:
-    delta = worklist.parse_duration(target)
+    delta = parse_duration(target)
     if delta is None:
         return "No response target"
     seconds = int(delta.total_seconds())
@@ -196,7 +197,7 @@ def _emergency(decision: dict, facts: dict, flows: Flows) -> dict:
 def _view(flows: Flows, contact: Contact, decision: dict, facts: dict, now: datetime, zone: str,
           config: Any = None) -> dict:
     target = decision.get("response_target")
-    delta = worklist.parse_duration(target)
+    delta = parse_duration(target)
     due = contact.received_at + delta if delta is not None else None
     safeguarding = decision.get("safeguarding") or {}
     return {
@@ -234,7 +235,7 @@ def readback(contact: Contact, decision: dict, route: str, pathway: str | None, 
     """What the handler reads back to the caller: what happens next, by when, safety-netting."""
     same = route == decision.get("route")
     target = decision.get("response_target") if same else None
-    delta = worklist.parse_duration(target)
+    delta = parse_duration(target)
     due = contact.received_at + delta if delta is not None else None
     if route == "emergency":
         by_when = "Now."

@@ -9,12 +9,13 @@ Order: most urgent first (`rank`), then the earliest deadline, then the oldest.
 """
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import nulls_last, select
 from sqlalchemy.orm import Session
+
+from spoa.durations import parse_duration
 
 from . import audit
 from .models import Contact, Review, WorklistItem
@@ -30,17 +31,6 @@ class WorklistError(ValueError):
 
 class ItemNotFound(LookupError):
     pass
-
-
-def parse_duration(value: str | None) -> timedelta | None:
-    """An ISO 8601 duration of days/hours/minutes/seconds (PT2H, P2D, PT0M), or None."""
-    if not value:
-        return None
-    match = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", value)
-    if not match or value in ("P", "PT"):
-        raise ValueError(f"not an ISO 8601 duration this service uses: {value!r}")
-    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
 def refers(decision: dict) -> bool:
