@@ -19,11 +19,11 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-CONTRACT_PATH = Path(__file__).parent / "schemas" / "contact.schema.json"
+from spoa.vocabulary import need_codes
+
 LIST_KEYS = ("services", "content", "contents", "items", "data", "results")
 COUNTY_WIDE = {"kent", "kent wide", "kent-wide", "all of kent", "county wide", "county-wide", "countywide",
                "kent county", "whole of kent", "across kent"}
@@ -58,15 +58,6 @@ NEED_KEYWORDS: dict[str, tuple[str, ...]] = {
 
 class DirectoryError(ValueError):
     """Directory JSON that can't be used; the message says what was wrong and where."""
-
-
-@lru_cache(maxsize=1)
-def need_codes() -> tuple[str, ...]:
-    """The need codes services are matched on, in a fixed order."""
-    schema = json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))
-    practical = schema["properties"]["facts"]["properties"]["practical_help"]["items"]["enum"]
-    codes = ["befriending", "prevention", "carer_support"]
-    return tuple(codes + [code for code in practical if code not in codes])
 
 
 @dataclass(frozen=True)

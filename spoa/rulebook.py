@@ -21,10 +21,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from spoa.config import Config
-from spoa.vocabulary import SCHEMA_DIR, FactSpec, facts, pathways, routes
+from spoa.vocabulary import SCHEMA_DIR, FactSpec, facts, need_codes, pathways, routes
 
-# The service directory's taxonomy codes that VCS rules may ask for.
-NEED_CODES = ("befriending", "prevention", "carer_support")
 
 
 class RulebookError(ValueError):
@@ -304,7 +302,7 @@ def _parse_effect(raw: dict, where: str, config: Config) -> Effect:
     for key in raw.get("advice", ()):
         if key not in config.data["advice"]:
             raise RulebookError(f"{where}: advice {key!r} is not in config.yml advice")
-    allowed_needs = set(NEED_CODES) | set(facts()["practical_help"].options)
+    allowed_needs = set(need_codes())
     for need in raw.get("needs", ()):
         if need not in allowed_needs:
             raise RulebookError(f"{where}: unknown need {need!r}; allowed: {', '.join(sorted(allowed_needs))}")

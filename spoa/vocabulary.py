@@ -159,11 +159,13 @@ def ruled_out(fact_id: str, known: dict) -> bool:
     return all(_worth_asking_after(parent, wanted, known) is False for parent, wanted in alternatives)
 
 
-FACTS: dict[str, FactSpec] = {}
-
-
 def facts() -> dict[str, FactSpec]:
     """The default vocabulary (rules/facts.yml), loaded on first use."""
-    if not FACTS:
-        FACTS.update(load_facts())
-    return FACTS
+    return load_facts()
+
+
+def need_codes() -> tuple[str, ...]:
+    """The service directory's taxonomy codes the VCS rules may ask for: befriending (VCS-1),
+    prevention (VCS-3), carer support (VCS-4) and every kind of practical help (VCS-2)."""
+    own = ("befriending", "prevention", "carer_support")
+    return own + tuple(code for code in facts()["practical_help"].options if code not in own)
