@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from spoa.durations import parse_duration
+from spoa import working_days
 from web.labels import PATHWAY_LABELS, ROUTE_LABELS, SAFEGUARDING_LABELS
 from web.store import audit, contacts, replay, worklist
 from web.store.models import AuditEntry, Contact, Decision, Review
@@ -177,8 +177,8 @@ def target_words(target: str | None) -> str:
     """An ISO 8601 response target in words (PT2H -> "2 hours", PT0M -> "immediately")."""
     if not target:
         return "no target"
-    delta = parse_duration(target)
-    return "immediately" if delta == timedelta(0) else duration_words(delta.total_seconds())
+    words = working_days.target_words(target)  # days are working days, as the chat says
+    return "immediately" if words == "now" else words.removeprefix("within ")
 
 
 def local_time(value: str | datetime | None, timezone: str = "Europe/London") -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spoa.durations import parse_duration
+from spoa.working_days import target_words
 
 HEADLINES: dict[tuple[str, str | None], str] = {
     ("emergency", "ambulance"): "Call 999 now and ask for an ambulance",
@@ -52,20 +52,9 @@ def when_in_words(duration: str | None) -> str | None:
     """'PT2H' -> 'within 2 hours', 'P2D' -> 'within 2 working days' (the protocol's day targets
     are working days), 'PT0M' -> 'now'; None if no target."""
     try:
-        delta = parse_duration(duration)
+        return target_words(duration)  # the one wording the worklist and the console use too
     except ValueError:
         return None
-    if delta is None:
-        return None
-    days, rest = divmod(int(delta.total_seconds()), 86400)
-    hours, minutes = rest // 3600, rest % 3600 // 60
-    if days:
-        return f"within {days} working day{'s' if days != 1 else ''}"
-    if hours:
-        return f"within {hours} hour{'s' if hours != 1 else ''}"
-    if minutes:
-        return f"within {minutes} minute{'s' if minutes != 1 else ''}"
-    return "now"
 
 
 def next_steps(route: str | None, pathway: str | None, when: str | None) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from spoa.durations import parse_duration
+from spoa.working_days import due_at, target_words
 from spoa.flows import (UNKNOWN, AnswerError, Flows, answer_to_facts, build_question, next_question,
                         parse_answer)
 from web.labels import PATHWAY_LABELS, ROUTE_LABELS
@@ -102,19 +103,9 @@ def fact_words(flows: Flows, fact: str, value: Any, config: Any = None) -> str:
 
 
 def duration_words(target: str | None) -> str:
-    delta = parse_duration(target)
-    if delta is None:
-        return "No response target"
-    seconds = int(delta.total_seconds())
-    if seconds == 0:
-        return "Now"
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    parts = [f"{days} day{'s' if days != 1 else ''}" if days else "",
-             f"{hours} hour{'s' if hours != 1 else ''}" if hours else "",
-             f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes else ""]
-    return "Within " + " ".join(part for part in parts if part)
+    """'Within 2 working days', 'Within 2 hours', 'Now' (spoa.working_days, as the chat says it)."""
+    words = target_words(target)
+    return words[0].upper() + words[1:] if words else "No response target"
 
 
 def local_time_words(moment: datetime | None, zone: str) -> str | None:
@@ -198,7 +189,7 @@ def _view(flows: Flows, contact: Contact, decision: dict, facts: dict, now: date
           config: Any = None) -> dict:
     target = decision.get("response_target")
     delta = parse_duration(target)
-    due = contact.received_at + delta if delta is not None else None
+    due = due_at(contact.received_at, target, zone)
     safeguarding = decision.get("safeguarding") or {}
     return {
         "route": decision.get("route"), "route_label": ROUTE_LABELS.get(decision.get("route"), decision.get("route")),
@@ -235,8 +226,7 @@ def readback(contact: Contact, decision: dict, route: str, pathway: str | None, 
     """What the handler reads back to the caller: what happens next, by when, safety-netting."""
     same = route == decision.get("route")
     target = decision.get("response_target") if same else None
-    delta = parse_duration(target)
-    due = contact.received_at + delta if delta is not None else None
+    due = due_at(contact.received_at, target, zone)
     if route == "emergency":
         by_when = "Now."
     elif due is not None:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import nulls_last, select
 from sqlalchemy.orm import Session
 
-from spoa.durations import parse_duration
+from spoa.working_days import due_at
 
 from . import audit
 from .models import Contact, Review, WorklistItem
@@ -87,9 +87,8 @@ def sync(session: Session, contact: Contact, decision: dict, *, decision_id: int
         if item is not None:
             item.status, item.updated_at = "superseded", now
         return None
-    due = parse_duration(target)
     fields = dict(route=route, pathway=pathway, safeguarding_level=level, response_target=target,
-                  due_at=contact.received_at + due if due is not None else None,
+                  due_at=due_at(contact.received_at, target),
                   rank=rank(route, level), decision_id=decision_id, updated_at=now)
     if item is None:
         previous = session.scalar(select(WorklistItem).where(
@@ -113,11 +112,10 @@ def request_callback(session: Session, contact: Contact, *, now: datetime, note:
     item = _open_item(session, contact.id, "callback")
     if item is not None:
         return item
-    due = parse_duration(response_target)
     item = WorklistItem(
         contact_id=contact.id, kind="callback", status=OPEN, route=contact.route, pathway=contact.pathway,
         safeguarding_level=contact.safeguarding_level, response_target=response_target,
-        due_at=contact.received_at + due if due is not None else None,
+        due_at=due_at(contact.received_at, response_target),
         rank=rank(contact.route, contact.safeguarding_level), note=(note or "").strip()[:2000] or None,
         created_at=now, updated_at=now)
     session.add(item)
