@@ -229,12 +229,15 @@ class FakeRasa:
         self.replies: list[tuple[int, Any]] = []
         self.received: list[dict] = []
         self.release = threading.Event()   # a HOLD reply waits for this (Rasa too slow to answer)
+        self.on_message = None             # called with each message before replying (the actions' work)
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 owner.received.append(json.loads(self.rfile.read(length)))
+                if owner.on_message is not None:
+                    owner.on_message(owner.received[-1])
                 status, body = owner.replies.pop(0)
                 if body == HOLD:
                     owner.release.wait(30)

@@ -7,7 +7,7 @@ extractor (red flags and safeguarding never depend on the Rasa model alone), rea
 answer to the question that was asked, stores the facts, decides again and picks the next
 question from flows/:
 
-    request  {"contact_id": str|null, "text": str|null,
+    request  {"contact_id": str|null, "conversation_id": str|null, "text": str|null,
               "answer": {"question_id": str, "value": any}|null,
               "asked": [fact ids already put to the resident], "start": bool}
     result   {"contact_id": str|null, "decision": {...}|null,
@@ -16,7 +16,10 @@ question from flows/:
               "summary": [the decision in the resident's words, one line each]|null}
 
 A first message with nothing in it ("hi") stores nothing and answers contact_id null,
-unless `start` is true. `understood` is false when an answer couldn't be read (the
+unless `start` is true. `conversation_id` (the chat's conversation, Rasa's sender id) binds
+the contact to the conversation: a turn without a contact_id continues the contact already
+stored for it (the Rasa path and the page's fallback form share one), and two racing first
+turns can't make two (a unique index; the loser runs again and finds the winner's). `understood` is false when an answer couldn't be read (the
 question's facts stay unknown). A 999 decision has no next question: it is given at once.
 `summary` is the outcome panel's wording as chat lines (web/chat_outcome.py), which the Rasa
 actions say, so the wording lives in one place.
@@ -35,6 +38,7 @@ from web.store import contacts
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 5000
+MAX_CONVERSATION_ID_CHARS = 64   # contacts.conversation_id
 
 
 def parse_request(body: Any, flows: Flows) -> dict:
@@ -44,6 +48,11 @@ def parse_request(body: Any, flows: Flows) -> dict:
     contact_id, text, answer, asked = body.get("contact_id"), body.get("text"), body.get("answer"), body.get("asked")
     if contact_id is not None and (not isinstance(contact_id, str) or not contact_id.strip()):
         raise ApiError(422, "invalid_turn", "contact_id must be a contact reference or null.", field="contact_id")
+    conversation_id = body.get("conversation_id")
+    if conversation_id is not None and (not isinstance(conversation_id, str) or not conversation_id.strip()
+                                        or len(conversation_id) > MAX_CONVERSATION_ID_CHARS):
+        raise ApiError(422, "invalid_turn", f"conversation_id must be a string of 1 to {MAX_CONVERSATION_ID_CHARS} "
+                       "characters, or null.", field="conversation_id")
     if text is not None and not isinstance(text, str):
         raise ApiError(422, "invalid_turn", "text must be a string or null.", field="text")
     if text is not None and len(text) > MAX_TEXT_CHARS:
@@ -57,7 +66,7 @@ def parse_request(body: Any, flows: Flows) -> dict:
     asked = asked if asked is not None else []
     if not isinstance(asked, list) or not all(isinstance(fact, str) for fact in asked):
         raise ApiError(422, "invalid_turn", "asked must be a list of fact ids.", field="asked")
-    return {"contact_id": contact_id, "text": text or "", "answer": answer, "asked": asked,
+    return {"contact_id": contact_id, "conversation_id": conversation_id, "text": text or "", "answer": answer, "asked": asked,
             "start": body.get("start") is True}
 
 
@@ -112,7 +121,9 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
     now = spoa.now()
 
     def work(db):  # noqa: ANN001, ANN202
-        contact_id = turn_request["contact_id"]
+        contact_id, conversation_id = turn_request["contact_id"], turn_request["conversation_id"]
+        if contact_id is None and conversation_id is not None:
+            contact_id = contacts.contact_for_conversation(db, conversation_id)
         known = contacts.current_facts(db, contacts.get_contact(db, contact_id).id) if contact_id else {}
         answered, understood = {}, None
         if turn_request["answer"] is not None:
@@ -125,7 +136,7 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
                 return None, None, {}, understood, {}
             stored = {fact: value for fact, value in added.items() if value is not None}
             outcome = contacts.create_contact(db, triage, {"channel": "web_chat", "facts": stored}, now=now,
-                                              source="chat", actor="service")
+                                              source="chat", actor="service", conversation_id=conversation_id)
         elif added:
             outcome = contacts.add_facts(db, triage, contact_id, added, now=now, source="chat", actor="service")
         else:
@@ -136,7 +147,7 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
             return contact.id, decision, {}, understood, known
         return outcome.contact.id, outcome.decision, added, understood, outcome.facts
 
-    contact_id, decision, added, understood, facts = spoa.store.run(work)
+    contact_id, decision, added, understood, facts = spoa.store.run(work, conflict_retries=1)
     question = None
     if decision is not None and decision.get("route") != "emergency":
         skip = set(turn_request["asked"]) | {fact for fact, value in added.items() if value is None}

@@ -40,6 +40,10 @@ ERRORS_READ = {"401": ERRORS_WRITE["401"], "403": ERRORS_WRITE["403"], "404": _e
 CONTACT_ID = {"name": "contact_id", "in": "path", "required": True,
               "schema": {"type": "string", "pattern": "^SPA-[0-9A-Z]{4}-[0-9A-Z]{4}$"},
               "example": "SPA-7K3Q-9F2M"}
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "description": "A retry with the same key (same caller, same body) answers with the first "
+                                  "contact instead of storing a second (see web/idempotency.py).",
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[ -~]+$"}}
 ITEM_ID = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 SOURCE = {"enum": ["chat", "console", "extraction", "api"],
           "description": "Who or what gave these facts (default: api for the service token, console for staff)."}
@@ -107,7 +111,8 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
                                                **ERRORS_WRITE}}},
         "/api/contacts": {
             "post": {"summary": "Store a contact and its first decision (one transaction)",
-                     "security": security_either, "requestBody": _json_body("#/components/schemas/Contact"),
+                     "security": security_either, "parameters": [IDEMPOTENCY_KEY],
+                     "requestBody": _json_body("#/components/schemas/Contact"),
                      "responses": {"201": _ok("Stored", "#/components/schemas/ContactOutcome"), **ERRORS_WRITE}},
             "get": {"summary": "List contacts (supervisor, admin)", "security": staff_only,
                     "parameters": [{"name": name, "in": "query", "schema": {"type": "string"}} for name in (

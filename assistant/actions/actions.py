@@ -31,8 +31,9 @@ SMALL_TALK = {
 }
 
 
-def _api() -> SpoaApi:
-    return SpoaApi.from_env()
+def _api(tracker: Tracker) -> SpoaApi:
+    # The conversation (Rasa's sender id, the page's chat id) binds the turn to one contact.
+    return SpoaApi.from_env(conversation_id=tracker.sender_id)
 
 
 def _say(dispatcher: CollectingDispatcher, messages: List[Dict[Text, Any]]) -> None:
@@ -87,7 +88,7 @@ class ActionTriageStart(Action):
         contact_id = tracker.get_slot("contact_id")
         describes = intent in STARTS_TRIAGE
         try:
-            reply = _api().turn(contact_id, text, None, tracker.get_slot("asked"), start=describes)
+            reply = _api(tracker).turn(contact_id, text, None, tracker.get_slot("asked"), start=describes)
         except ApiUnavailable as error:
             _service_unavailable(dispatcher, error)
             return []
@@ -147,7 +148,7 @@ class ValidateTriageForm(FormValidationAction):
         question = tracker.get_slot("question")
         answer = {"question_id": question.get("id"), "value": slot_value} if question else None
         try:
-            reply = _api().turn(tracker.get_slot("contact_id"), slot_value, answer, tracker.get_slot("asked"))
+            reply = _api(tracker).turn(tracker.get_slot("contact_id"), slot_value, answer, tracker.get_slot("asked"))
         except ApiUnavailable as error:
             _service_unavailable(dispatcher, error)
             # Leave the loop; the outcome action has no decision to show, and says nothing.
@@ -184,7 +185,7 @@ class ActionHandover(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         text = tracker.latest_message.get("text") or ""
         try:
-            reply = _api().turn(tracker.get_slot("contact_id"), text, None, tracker.get_slot("asked"))
+            reply = _api(tracker).turn(tracker.get_slot("contact_id"), text, None, tracker.get_slot("asked"))
         except ApiUnavailable as error:
             _service_unavailable(dispatcher, error)
             return [ActiveLoop(None)]
@@ -217,7 +218,7 @@ class ValidateCallbackForm(FormValidationAction):
         if is_refusal(text):
             return {"callback_phone": "none"}
         try:
-            reply = _api().turn(tracker.get_slot("contact_id"), text, None, tracker.get_slot("asked"))
+            reply = _api(tracker).turn(tracker.get_slot("contact_id"), text, None, tracker.get_slot("asked"))
         except ApiUnavailable as error:
             _service_unavailable(dispatcher, error)
             return {"callback_phone": None}
@@ -246,7 +247,7 @@ class ActionRequestCallback(Action):
             dispatcher.utter_message(response="utter_service_unavailable")
             return [SlotSet("callback_phone", None)]
         try:
-            result = _api().request_callback(contact_id, phone)
+            result = _api(tracker).request_callback(contact_id, phone)
         except ApiUnavailable as error:
             _service_unavailable(dispatcher, error)
             return [SlotSet("callback_phone", None)]

@@ -6,7 +6,7 @@ SPOA_API_URL (default http://127.0.0.1:5000) and SPOA_SERVICE_TOKEN, sent as a b
 The dialogue contract (served by the app, web/blueprints/dialogue_api.py):
 
     POST /api/dialogue/turn
-      {"contact_id": str|null, "text": str|null,
+      {"contact_id": str|null, "conversation_id": str|null, "text": str|null,
        "answer": {"question_id": str, "value": any}|null,
        "asked": [fact ids already put to the resident], "start": bool}
     -> {"contact_id": str|null, "decision": <decision.schema.json>|null,
@@ -38,12 +38,14 @@ class SpoaApi:
     token: str | None
     # Generous: the app builds its fact extractor on the first turn after start-up.
     timeout: float = 30.0
+    conversation_id: str | None = None
 
     @classmethod
-    def from_env(cls) -> "SpoaApi":
+    def from_env(cls, conversation_id: str | None = None) -> "SpoaApi":
         return cls(
             base_url=os.environ.get("SPOA_API_URL", DEFAULT_API_URL).rstrip("/"),
             token=os.environ.get("SPOA_SERVICE_TOKEN") or None,
+            conversation_id=conversation_id,
         )
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +74,7 @@ class SpoaApi:
         """Send one resident message (and the answer to the question asked, if any)."""
         return self._post(
             "/api/dialogue/turn",
-            {"contact_id": contact_id, "text": text, "answer": answer, "asked": list(asked or []), "start": start},
+            {"contact_id": contact_id, "conversation_id": self.conversation_id, "text": text, "answer": answer, "asked": list(asked or []), "start": start},
         )
 
     def request_callback(self, contact_id: str, phone: str | None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 
 from web.bootstrap import services
 from web.errors import ApiError
+from web.idempotency import Created, run_create
 from web.openapi import openapi_document
 from web.security import AUDIT_ROLES, STAFF_ROLES, WORKLIST_ROLES, api_auth, csrf, current_actor
 from web.store import StoreUnavailable, audit, contacts, worklist
@@ -126,18 +127,25 @@ def triage():
 @bp.post("/contacts")
 @api_auth()
 def create_contact():
-    """Store a new contact with its first decision (one transaction)."""
+    """Store a new contact with its first decision (one transaction). A retry with the same
+    Idempotency-Key answers with the first contact (see web/idempotency.py)."""
     spoa = services()
     body = _object(json_body(), "The contact")
     source, actor = _source(body)
     now = spoa.now()
-    outcome = spoa.store.run(lambda db: contacts.create_contact(db, spoa.triage, body, now=now, source=source,
-                                                                  actor=actor))
-    log.info("contact %s stored: route=%s status=%s", outcome.contact.id, outcome.decision["route"],
-             outcome.decision.get("status"))
-    response = jsonify(_outcome(outcome, now))
-    response.status_code = 201
-    response.headers["Location"] = url_for("api.get_contact", contact_id=outcome.contact.id)
+
+    def create(db):  # noqa: ANN001, ANN202
+        outcome = contacts.create_contact(db, spoa.triage, body, now=now, source=source, actor=actor)
+        log.info("contact %s stored: route=%s status=%s", outcome.contact.id, outcome.decision["route"],
+                 outcome.decision.get("status"))
+        return Created(outcome.contact.id, 201, _outcome(outcome, now))
+
+    created = run_create(spoa.store, create)
+    response = jsonify(created.body)
+    response.status_code = created.status_code
+    response.headers["Location"] = url_for("api.get_contact", contact_id=created.contact_id)
+    if created.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response
 
 

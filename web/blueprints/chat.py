@@ -167,8 +167,10 @@ def _turn(text: str | None, answer: dict | None) -> dict:
     being answered isn't skipped: an answer that can't be read leaves it to be asked again."""
     pending = set(session.get("chat_pending") or [])
     asked = [fact for fact in session.get("chat_asked") or [] if fact not in pending]
-    return take_turn(services(), {"contact_id": session.get("chat_contact"), "text": text, "answer": answer,
-                                  "asked": asked, "start": True})
+    # The conversation id finds the contact Rasa's actions stored for this conversation even
+    # when their reply never reached us (a timeout): the form continues it, never a second one.
+    return take_turn(services(), {"contact_id": session.get("chat_contact"), "conversation_id": _conversation_id(),
+                                  "text": text, "answer": answer, "asked": asked, "start": True})
 
 
 # -- views ------------------------------------------------------------------------------------

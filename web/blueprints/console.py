@@ -22,6 +22,7 @@ from spoa.flows import build_question
 from web import console_service as console
 from web.bootstrap import services
 from web.errors import error_response, json_error
+from web.idempotency import Created, run_create
 from web.security import api_auth, current_actor, roles_required
 from web.store import StoreUnavailable, audit, contacts
 from web.store.contacts import ContactNotFound, ReviewError
@@ -35,7 +36,7 @@ MAY_VIEW = ("call_handler", "supervisor", "admin")
 
 def _openapi_paths() -> dict:
     """The console's JSON endpoints for /api/openapi.json (staff session + X-CSRFToken)."""
-    from web.openapi import CONTACT_ID, ERRORS_READ, ERRORS_WRITE, _error_response
+    from web.openapi import CONTACT_ID, ERRORS_READ, ERRORS_WRITE, IDEMPOTENCY_KEY, _error_response
 
     state = {"description": "The call's state: contact, facts, answers, decision, view (route, target, time "
                             "left, why, missing, emergency), the next question, read-back, worklist item",
@@ -56,7 +57,7 @@ def _openapi_paths() -> dict:
         "/console/api/contacts": {
             "get": {"summary": "The call handler's open calls", "security": staff,
                     "responses": {"200": {"description": "Open calls"}, **ERRORS_READ}},
-            "post": {"summary": "Start a call (call handler)", "security": staff,
+            "post": {"summary": "Start a call (call handler)", "security": staff, "parameters": [IDEMPOTENCY_KEY],
                      "requestBody": body({"channel": {"enum": list(console.CHANNELS)},
                                           "caller": {"enum": [*console.CALLERS, None]},
                                           "caller_name": {"type": "string"}, "about": {"type": "string"}}, []),
@@ -223,9 +224,15 @@ def start_call():
     spoa, body = services(), _body()
     name, role = _actor()
     now = spoa.now()
-    contact_id = spoa.store.run(lambda db: console.start_call(db, _triage(), body, handler=name, role=role, now=now))
-    log.info("console call %s started", contact_id)
-    return jsonify(_state(contact_id)), 201
+    # A retried or double-clicked "start call" with the same Idempotency-Key is the same call.
+    created = run_create(spoa.store, lambda db: Created(console.start_call(db, _triage(), body, handler=name,
+                                                                               role=role, now=now)))
+    if not created.replayed:
+        log.info("console call %s started", created.contact_id)
+    response = jsonify(_state(created.contact_id))
+    if created.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, created.status_code
 
 
 @bp.get("/api/contacts/<contact_id>")

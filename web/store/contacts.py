@@ -80,6 +80,11 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None
 
 
+def contact_for_conversation(session: Session, conversation_id: str) -> str | None:
+    """The reference of the contact bound to this conversation, if one was stored."""
+    return session.scalar(select(Contact.id).where(Contact.conversation_id == conversation_id))
+
+
 def engine_contact(contact: Contact, facts: dict) -> dict:
     """The contact as the engine reads it (contact.schema.json)."""
     data = {"contact_id": contact.id, "received_at": iso(contact.received_at), "facts": dict(facts)}
@@ -125,14 +130,16 @@ def _record_decision(session: Session, contact: Contact, decision: dict, facts: 
 
 
 def create_contact(session: Session, triage: Triage, data: Any, *, now: datetime, source: str = "api",
-                   actor: str = "service", refer: bool = True) -> Outcome:
-    """Validate, store and decide a new contact (raises spoa.contact.ContactError on bad input)."""
+                   actor: str = "service", refer: bool = True, conversation_id: str | None = None) -> Outcome:
+    """Validate, store and decide a new contact (raises spoa.contact.ContactError on bad input).
+    `conversation_id` binds it to a web chat's conversation: a second contact for the same
+    conversation fails the unique index (sqlalchemy IntegrityError) when flushed."""
     _check_source(source)
     parsed = triage.parse_contact(data)
     facts = {name: value for name, value in (parsed.get("facts") or {}).items() if value is not None}
     received_at = _as_datetime(parsed.get("received_at")) or now
     contact = Contact(id=new_reference(), channel=parsed.get("channel"), received_at=received_at,
-                      created_at=now, updated_at=now, status="open")
+                      created_at=now, updated_at=now, status="open", conversation_id=conversation_id)
     session.add(contact)
     session.flush()
     _add_fact_events(session, contact.id, facts, source=source, actor=actor, at=now)

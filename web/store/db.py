@@ -17,7 +17,7 @@ from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -94,10 +94,13 @@ class Store:
         with self.sessions() as session:
             yield session
 
-    def run(self, work: Callable[[Session], T], *, retries: int = 1) -> T:
+    def run(self, work: Callable[[Session], T], *, retries: int = 1, conflict_retries: int = 0) -> T:
         """Run `work(session)` in one transaction and commit it; all or nothing.
 
         A dropped connection or a locked database is retried once on a fresh connection.
+        `conflict_retries`: a unique constraint that failed because a concurrent transaction
+        inserted the same key first is run again that many times, so `work` finds the
+        winner's row (one contact per conversation, idempotency keys).
         Domain errors (bad input, unknown id) propagate unchanged after the rollback.
         """
         for attempt in range(retries + 1):
@@ -106,6 +109,13 @@ class Store:
                     result = work(session)
                     session.commit()
                     return result
+                except IntegrityError:
+                    session.rollback()
+                    if conflict_retries <= 0:
+                        raise
+                    conflict_retries -= 1
+                    log.info("unique key taken by a concurrent transaction; running the unit of work again")
+                    return self.run(work, retries=retries, conflict_retries=conflict_retries)
                 except DBAPIError as error:
                     session.rollback()
                     if not _is_transient(error):

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, MetaData,
-                        String, Text)
+                        String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -104,6 +104,9 @@ class Contact(Base):
     review_required: Mapped[bool] = mapped_column(Boolean, default=False)
     overridden: Mapped[bool] = mapped_column(Boolean, default=False)
     ruleset_version: Mapped[str | None] = mapped_column(String(80))
+    # The web chat's conversation this contact belongs to: at most one contact per
+    # conversation, enforced by a unique index (migration 0004_serving).
+    conversation_id: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
 
 
 class FactEvent(Base):
@@ -228,6 +231,23 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_id: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyKey(Base):
+    """An `Idempotency-Key` a caller sent with a create, and what it created (a retried
+    request gets the first answer back instead of a second contact)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(120))      # the endpoint and the caller
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime]
 
 
 APPEND_ONLY_TABLES = ("fact_events", "decisions", "reviews", "audit_log")
