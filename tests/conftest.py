@@ -37,6 +37,7 @@ from engine_helpers import get_triage
 from spoa.vocabulary import EMERGENCY_SCREEN
 from web import create_app
 from web.store import Store
+from web.store.audit import AuditSettings
 from web.store.db import sqlite_url
 
 SERVICE_TOKEN = "test-service-token-7c4f"
@@ -124,10 +125,15 @@ def database(backend: str, tmp_path: Path):
         schema.close()
 
 
+AUDIT_KEY = b"test-audit-key-5d1e"
+
+
 @pytest.fixture
-def store(database):
+def store(database, tmp_path):
+    """A migrated store whose audit chain is keyed, with its head copied to tmp_path."""
     url, schema = database
-    instance = Store(url, schema=schema, pool_size=5)
+    instance = Store(url, schema=schema, pool_size=5,
+                     audit_settings=AuditSettings(key=AUDIT_KEY, head_file=tmp_path / "audit-head.log"))
     instance.upgrade()
     yield instance
     instance.dispose()

@@ -144,7 +144,8 @@ def test_red_flag_ticked_mid_call_gives_the_999_instruction_and_is_recorded(hand
     assert emergency["active"] and emergency["flags"] == ["chest_pain"]
     assert any("999" in line for line in emergency["script"])
     with app.extensions["spoa"].store.session() as db:
-        actions = [e.action for e in db.query(AuditEntry).filter_by(target=state["contact"]["id"])]
+        actions = [e.action for e in db.query(AuditEntry).filter_by(target=state["contact"]["id"])
+                   if e.action != audit.SEAL_ACTION]
     assert "console.emergency" in actions
 
 
@@ -364,7 +365,8 @@ def test_start_and_close_are_in_the_audit_log(handler, app):
     state = answer(handler, start(handler), "none")
     post(handler, f"{API}/{state['contact']['id']}/close", {"action": "confirm"})
     with app.extensions["spoa"].store.session() as db:
-        actions = [e.action for e in db.query(AuditEntry).filter_by(target=state["contact"]["id"])]
+        actions = [e.action for e in db.query(AuditEntry).filter_by(target=state["contact"]["id"])
+                   if e.action != audit.SEAL_ACTION]
         assert audit.verify(db).ok
     assert actions[0] == "console.start" and "contact.confirm" in actions and actions[-1] == "console.close"
 

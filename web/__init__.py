@@ -30,6 +30,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         instance_path.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = app_settings.instance_secret_key(instance_path)
+    if not app.config.get("SPOA_AUDIT_KEY"):
+        app.config["SPOA_AUDIT_KEY"] = app_settings.instance_secret_key(instance_path, "audit_key")
+    if not app.config.get("SPOA_AUDIT_HEAD_FILE"):
+        app.config["SPOA_AUDIT_HEAD_FILE"] = str(instance_path / "audit-head.log")
     logging.getLogger("web").setLevel(logging.INFO)
 
     users.use_profile(app.config["SPOA_ARGON2_PROFILE"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
@@ -16,6 +17,7 @@ from typing import Any, Callable, Mapping
 from flask import current_app
 
 from web.store import Store
+from web.store.audit import AuditSettings
 
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,13 @@ class Services:
         return self.extractor
 
 
+def audit_settings(settings: Mapping[str, Any]) -> AuditSettings:
+    """The audit chain's key (from the environment or instance/, never the database) and head file."""
+    key = settings.get("SPOA_AUDIT_KEY") or ""
+    head_file = settings.get("SPOA_AUDIT_HEAD_FILE")
+    return AuditSettings(key=key.encode("utf-8"), head_file=Path(head_file) if head_file else None)
+
+
 def bootstrap(settings: Mapping[str, Any]) -> Services:
     """Build every dependency from the app's settings (see web/settings.py for the keys)."""
     triage = settings.get("SPOA_TRIAGE")
@@ -64,7 +73,8 @@ def bootstrap(settings: Mapping[str, Any]) -> Services:
         triage = build_triage(config_path=settings["SPOA_CONFIG"], rules_dir=settings["SPOA_RULES_DIR"],
                               flows_dir=settings["SPOA_FLOWS_DIR"])
     store = settings.get("SPOA_STORE") or Store(settings["DATABASE_URL"], schema=settings.get("DATABASE_SCHEMA"),
-                                                 pool_size=int(settings.get("DATABASE_POOL_SIZE", 10)))
+                                                 pool_size=int(settings.get("DATABASE_POOL_SIZE", 10)),
+                                                 audit_settings=audit_settings(settings))
     dialogue = settings.get("SPOA_DIALOGUE")
     if dialogue is None:
         from web.dialogue_client import RasaClient

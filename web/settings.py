@@ -1,8 +1,10 @@
 """The app's settings: defaults, then the environment (secrets), then what the caller passes.
 
 Configuration is data (`config.yml`); secrets come from the environment: SECRET_KEY,
-SPOA_SERVICE_TOKEN, DATABASE_URL, RATELIMIT_STORAGE_URI. Without SECRET_KEY a key is
-generated once into instance/secret_key (gitignored) so sessions survive a restart.
+SPOA_SERVICE_TOKEN, DATABASE_URL, RATELIMIT_STORAGE_URI, SPOA_AUDIT_KEY. Without SECRET_KEY a key is
+generated once into instance/secret_key (gitignored) so sessions survive a restart; likewise
+the audit chain's key into instance/audit_key (it must never live in the database), and the
+chain's head is copied to instance/audit-head.log unless SPOA_AUDIT_HEAD_FILE says otherwise.
 """
 from __future__ import annotations
 
@@ -53,7 +55,7 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
     environ = os.environ if environ is None else environ
     settings: dict[str, Any] = {}
     for key in ("SECRET_KEY", "SPOA_SERVICE_TOKEN", "DATABASE_URL", "RATELIMIT_STORAGE_URI", "DATABASE_SCHEMA",
-                "HOST", "RASA_URL"):
+                "HOST", "RASA_URL", "SPOA_AUDIT_KEY", "SPOA_AUDIT_HEAD_FILE"):
         if environ.get(key):
             settings[key] = environ[key]
     for key in ("PORT", "SPOA_THREADS"):
@@ -64,9 +66,9 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
     return settings
 
 
-def instance_secret_key(instance_path: Path) -> str:
-    """The key in instance/secret_key, generated (owner-only) on first use."""
-    path = instance_path / "secret_key"
+def instance_secret_key(instance_path: Path, name: str = "secret_key") -> str:
+    """The key in instance/<name>, generated (owner-only) on first use."""
+    path = instance_path / name
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     instance_path.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Protocol
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit, worklist
@@ -102,11 +102,9 @@ def _check_source(source: str) -> str:
 
 def _add_fact_events(session: Session, contact_id: str, facts: dict, *, source: str, actor: str,
                      at: datetime) -> None:
-    """One event per fact, inserted in one statement (executemany)."""
-    if facts:
-        session.execute(insert(FactEvent), [
-            {"contact_id": contact_id, "fact": name, "value": value, "source": source, "actor": actor, "at": at}
-            for name, value in facts.items()])
+    """One event per fact, added through the session so each is sealed (web/store/seal.py)."""
+    session.add_all([FactEvent(contact_id=contact_id, fact=name, value=value, source=source, actor=actor, at=at)
+                     for name, value in facts.items()])
 
 
 def _record_decision(session: Session, contact: Contact, decision: dict, facts: dict, now: datetime,

@@ -20,6 +20,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import seal
+from .audit import UNKEYED, AuditSettings
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -75,11 +78,15 @@ def _is_transient(error: DBAPIError) -> bool:
 class Store:
     """The engine and session factory, built once at start-up (see web/bootstrap.py)."""
 
-    def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 10):
+    def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 10,
+                 audit_settings: AuditSettings | None = None):
         self.url = normalise_url(url)
         self.schema = schema
         self.engine = make_engine(self.url, schema=schema, pool_size=pool_size)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The audit chain's key and head file travel with every session (web/store/audit.py).
+        self.audit_settings = audit_settings or UNKEYED
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info={"audit": self.audit_settings})
+        seal.install(self.sessions)
         # SQLite has one writer at a time; queueing writers here is fairer and faster than
         # each thread sleeping in SQLite's busy handler. Other processes still use busy_timeout.
         self._write_lock = threading.RLock() if self.backend == "sqlite" else nullcontext()

@@ -208,7 +208,8 @@ class ConsoleCall(Base):
 
 
 class AuditEntry(Base):
-    """A staff (or service) action, hash-chained: hash = sha256(prev_hash + canonical content)."""
+    """A staff (or service) action, hash-chained: hash = HMAC-SHA256(key, prev_hash + canonical
+    content); `record.sealed` rows seal the fact events, decisions and reviews (web/store/seal.py)."""
 
     __tablename__ = "audit_log"
 
@@ -231,6 +232,9 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_id: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+    # Rows before these were written before the chain was keyed / the records sealed (0008).
+    keyed_from: Mapped[int] = mapped_column(Integer, default=1)
+    sealed_from: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
 
 
 class IdempotencyKey(Base):
