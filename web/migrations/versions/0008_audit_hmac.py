@@ -6,7 +6,7 @@ the seal (`sealed_from`): verification checks the old rows as they were made and
 against its key and seal (web/store/audit.py, web/store/seal.py).
 
 Revision ID: 0008_audit_hmac
-Revises: 0002
+Revises: 0004_serving
 Create Date: 2026-11-29 16:20:00
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_audit_hmac"
-down_revision = "0002"
+down_revision = "0004_serving"
 branch_labels = None
 depends_on = None
 
