@@ -98,7 +98,11 @@ def _normalise(fact_id: str, value: Any) -> Any:
 
 
 def parse_facts(raw: Any) -> dict:
-    """Validated facts, unknown (null) ones left out. Raises ContactError."""
+    """Validated facts. Raises ContactError.
+
+    A null is kept (protocol 1.1): it means *asked, and the person could not say*, which the
+    dialogue must not ask again; a fact left out has not been asked yet.
+    """
     if not isinstance(raw, dict):
         raise ContactError([_problem("facts", f"facts must be an object of fact ids to values; got {type(raw).__name__}")])
     problems, clean = [], {}
@@ -112,11 +116,26 @@ def parse_facts(raw: Any) -> dict:
         problem = _check_fact(fact_id, value)
         if problem:
             problems.append(problem)
-        elif value is not None:
+        else:
             clean[fact_id] = sorted(value, key=facts()[fact_id].options.index) if isinstance(value, list) else value
     if problems:
         raise ContactError(problems)
     return clean
+
+
+def list_facts() -> tuple[str, ...]:
+    """The list facts a contact may mark partial (contact.schema.json `partial`)."""
+    return tuple(contact_schema()["properties"]["partial"]["items"]["enum"])
+
+
+def parse_partial(raw: Any) -> list[str]:
+    """The contact's `partial` list facts (protocol 1.1: heard in free text, read as "at least
+    these items"), in asking order. Raises ContactError."""
+    allowed = list_facts()
+    if not isinstance(raw, list) or any(item not in allowed for item in raw) or len(set(raw)) != len(raw):
+        raise ContactError([_problem("partial", f"partial must be a list of distinct list facts from {', '.join(allowed)}; "
+                                                f"got {json.dumps(raw)}", given=raw, allowed=list(allowed))])
+    return sorted(raw, key=lambda fact_id: facts()[fact_id].rank)
 
 
 def _parse_time(value: Any) -> str:
@@ -132,7 +151,8 @@ def _parse_time(value: Any) -> str:
 
 
 def parse_contact(data: Any) -> dict:
-    """A validated contact: {contact_id?, channel?, received_at?, facts} with typed facts.
+    """A validated contact: {contact_id?, channel?, received_at?, partial?, facts} with typed facts
+    (null kept: asked, not known).
 
     Accepts a dict, or JSON text/bytes. Extra top-level properties are kept (the contract
     allows them); unknown facts are not.
@@ -167,6 +187,11 @@ def parse_contact(data: Any) -> dict:
         contact["facts"] = parse_facts(data["facts"])
     except ContactError as error:
         problems.extend(error.errors)
+    if "partial" in data:
+        try:
+            contact["partial"] = parse_partial(data["partial"])
+        except ContactError as error:
+            problems.extend(error.errors)
     if problems:
         raise ContactError(problems)
     return contact

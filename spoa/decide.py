@@ -10,7 +10,16 @@ the derived facts; this module applies the protocol's explicit conflict policy t
 - safeguarding: the highest level wins, every subject is listed; the consent basis is the
   first that applies in SAFE-5's order;
 - `missing` lists only unknown facts that could still change the decision, in the asking order
-  (the emergency screen first), found by evaluating the rules in three-valued logic.
+  (the emergency screen first), found by evaluating the rules in three-valued logic;
+- `settled` (protocol 1.1) comes from the same three-valued evaluation, with only the facts a
+  dialogue may still ask left open: no combination of answers to them could make the route
+  more urgent, change scope or raise the safeguarding level.
+
+Protocol 1.1 reads a contact's facts three ways: a value; `null`, asked and not known (read
+as unknown by the rules, listed in `missing` for the professional, never holding a decision
+open); and absent, not asked yet. A list fact named in the contact's `partial` holds "at least
+these items": the rules decide on the items held, and a test that more items could still
+pass keeps the fact open.
 """
 from __future__ import annotations
 
@@ -22,7 +31,7 @@ from spoa.rulebook import AnyOf, Derived, Leaf, Rule
 from spoa.ruleset import Ruleset
 from spoa.vocabulary import (
     ALSO_ROUTES, EMERGENCY_SCREEN, PATHWAY_ORDER, ROUTE_PRECEDENCE, SAFEGUARDING_LEVELS, facts,
-    ruled_out,
+    load_follow_ups, ruled_out,
 )
 
 CONSENT_ORDER = ("lacks_capacity", "others_at_risk", "immediate_danger", "organisational", "consent", "refused")
@@ -40,7 +49,10 @@ PATHWAY_WORDS = {
 
 def decide(contact: dict, ruleset: Ruleset, now: datetime) -> dict:
     """The decision for a validated contact (see spoa.contact.parse_contact)."""
-    known = {k: v for k, v in contact.get("facts", {}).items() if v is not None}
+    given = contact.get("facts", {})
+    known = {k: v for k, v in given.items() if v is not None}
+    not_known = frozenset(k for k, v in given.items() if v is None)  # asked, the person could not say
+    partial = frozenset(f for f in contact.get("partial", ()) if isinstance(known.get(f), list))
     result = ruleset.engine.run(known)
     rulebook, config = ruleset.rulebook, ruleset.config
     fired = sorted((rulebook.by_id(rule_id) for rule_id in result.fired), key=lambda r: r.order)
@@ -49,8 +61,15 @@ def decide(contact: dict, ruleset: Ruleset, now: datetime) -> dict:
     also = _also(fired, route)
     safeguarding = _safeguarding(fired, known)
     emergency_fired = any(r.group == "EMERG" for r in fired)
-    screen_answered = all(f in known for f in EMERGENCY_SCREEN)
+    # "Don't know" (null) answers the screen question (1.1: it is not asked again); a person
+    # reviews the decision instead, so an unknown red flag is never passed over silently.
+    screen_answered = all(f in given for f in EMERGENCY_SCREEN)
+    status = "complete" if emergency_fired or screen_answered else "incomplete"
     reasons = _review_reasons(fired, safeguarding)
+    unknown_screen = [f for f in EMERGENCY_SCREEN if f in not_known]
+    if unknown_screen and not emergency_fired:
+        reasons.append("Emergency screen answered 'don't know' (" + ", ".join(unknown_screen) + "): "
+                       "a person should check for these red flags.")
     decision = {
         "route": route,
         "pathway": pathway,
@@ -59,8 +78,9 @@ def decide(contact: dict, ruleset: Ruleset, now: datetime) -> dict:
         "also": also,
         "services": _services(fired, known, route, also, ruleset),
         "advice": _advice(fired, known, route, pathway, contact, now, config),
-        "status": "complete" if emergency_fired or screen_answered else "incomplete",
-        "missing": [] if route == "emergency" else _missing(rulebook, known, fired, route, pathway, target_key, also, safeguarding, config),
+        "status": status,
+        "missing": [] if route == "emergency" else _missing(rulebook, known, partial, fired, route, pathway, target_key, also, safeguarding, config),
+        "settled": route == "emergency" or _settled(rulebook, given, known, not_known, partial, status, route, safeguarding),
         "fired": [_trace(rule, known, rule is leader, route, also) for rule in fired],
         "review_required": bool(reasons),
         "review_reasons": reasons,
@@ -212,37 +232,60 @@ _TESTS = {
 _NOTHING: frozenset = frozenset()
 
 
+_MONOTONE = frozenset(("not_empty", "count_gte", "contains"))  # more list items can only make these true
+_ABSENT_READING = frozenset(("is_not", "unknown"))  # what the engine reads for a fact it does not see
+
+
+class _World:
+    """What is known, for the three-valued evaluation: the facts with a value, the partial
+    lists among them, the unknown facts held at the engine's (FAILSAFE) reading instead of
+    left open, and the derived-fact lookup."""
+
+    __slots__ = ("known", "partial", "closed", "derived")
+
+    def __init__(self, known: dict, partial: frozenset, closed: frozenset):
+        self.known, self.partial, self.closed = known, partial, closed
+        self.derived = None
+
+
 def _compile(condition):
-    """A condition as a function of (known facts, derived lookup) -> (value, open facts).
+    """A condition as a function of a _World -> (value, open facts).
 
     Kleene three-valued logic over what is known so far: value is True, False, or None when
-    the unknown facts could still make it either; `open facts` are those unknown facts (the
-    ones worth asking), empty unless the value is None. A test of whether a fact is known is a
-    failsafe, not a question worth asking, so it opens nothing.
+    the open facts could still make it either; `open facts` are those facts (the ones worth
+    asking), empty unless the value is None. A test of whether a fact is known is a failsafe,
+    not a question worth asking, so it opens nothing. A partial list that fails a test more
+    items could pass stays open; a closed fact reads as the engine reads an unknown one.
     """
     if isinstance(condition, Leaf):
         fact, want, test = condition.fact, condition.value, _TESTS[condition.op]
         opens = _NOTHING if condition.op in ("known", "unknown") else frozenset((fact,))
+        monotone, absent_reading = condition.op in _MONOTONE, condition.op in _ABSENT_READING
 
-        def leaf(known, derived):
-            if fact in known:
-                return test(known[fact], want), _NOTHING
+        def leaf(world):
+            if fact in world.known:
+                value = test(world.known[fact], want)
+                if not value and monotone and fact in world.partial:
+                    return None, opens
+                return value, _NOTHING
+            if fact in world.closed:
+                return absent_reading, _NOTHING
             return None, opens
         return leaf
     if isinstance(condition, Derived):
         name, negated = condition.name, condition.negated
 
-        def derived_fact(known, derived):
-            held, opens = derived(name)
+        def derived_fact(world):
+            held, opens = world.derived(name)
             return (None, opens) if held is None else (held != negated, _NOTHING)
         return derived_fact
     parts = tuple(_compile(item) for item in condition.items)
     decisive = isinstance(condition, AnyOf)  # the value that settles the group at once
 
-    def group(known, derived):
+    def group(world):
         settled, opens = True, _NOTHING
         for part in parts:
-            value, part_opens = part(known, derived)
+            value, part_opens = part(world)
             if value is decisive:
                 return decisive, _NOTHING
             if value is None:
@@ -263,16 +306,17 @@ def _compiled(rulebook) -> tuple:
     return _COMPILED[rulebook.version]
 
 
-def _open_world(rulebook, known: dict):
+def _open_world(rulebook, known: dict, partial: frozenset = _NOTHING, closed: frozenset = _NOTHING):
     """Evaluate every rule over what is known: {rule id: (value, open facts)}."""
     rules, conditions, producers = _compiled(rulebook)
+    world = _World(known, partial, closed)
     memo: dict[str, tuple] = {}
 
     def derived(name: str) -> tuple:
         if name not in memo:
             held, opens = False, _NOTHING
             for producer in producers[name]:
-                value, part_opens = producer(known, derived)
+                value, part_opens = producer(world)
                 if value is True:
                     held, opens = True, _NOTHING
                     break
@@ -281,7 +325,8 @@ def _open_world(rulebook, known: dict):
             memo[name] = (held, opens)
         return memo[name]
 
-    return {rule.id: conditions[rule.id](known, derived) for rule in rules}
+    world.derived = derived
+    return {rule.id: conditions[rule.id](world) for rule in rules}
 
 
 def _pathway_rank(target_key: str | None, pathway: str, config) -> tuple:
@@ -318,8 +363,8 @@ def _shapes_decision(rule: Rule, route: str, also: list[str]) -> bool:
     return bool(effect.safeguarding_level or effect.consent_basis)
 
 
-def _missing(rulebook, known, fired, route, pathway, target_key, also, safeguarding, config) -> list[str]:
-    world = _open_world(rulebook, known)
+def _missing(rulebook, known, partial, fired, route, pathway, target_key, also, safeguarding, config) -> list[str]:
+    world = _open_world(rulebook, known, partial)
     fired_ids = {r.id for r in fired}
     fired_pairs = {(r.then.route, r.then.pathway) for r in fired if r.then.route}
     wanted: set[str] = set()
@@ -338,4 +383,32 @@ def _missing(rulebook, known, fired, route, pathway, target_key, also, safeguard
         elif _would_change(rule, route, pathway, target_key, also, safeguarding, fired_pairs, config):
             wanted |= opens
     specs = facts()
-    return sorted((f for f in wanted if f not in known and not ruled_out(f, known)), key=lambda f: specs[f].rank)
+    return sorted((f for f in wanted if (f not in known or f in partial) and not ruled_out(f, known, partial)),
+                  key=lambda f: specs[f].rank)
+
+
+def _settled(rulebook, given, known, not_known, partial, status, route, safeguarding) -> bool:
+    """PROTOCOL.md 1.1 §4: may a dialogue stop asking? (An emergency is settled at once.)
+
+    Open are only the facts a dialogue may still ask: absent ones not skipped by a follow-up
+    gate (FAILSAFE-6 allows a gate only where no answer could escalate), and partial lists.
+    Facts answered "don't know" (null) are held at the engine's reading, so they never hold a
+    decision open. Each rule still undecided under that reading could fire once the open facts
+    are answered (in any combination, Kleene logic over-approximates): if one would give a more
+    urgent route (out_of_scope ranks above every route but emergency, so a scope change counts)
+    or a higher safeguarding level, the decision is not settled.
+    """
+    if status != "complete" or "age" not in given or "locality" not in given:
+        return False
+    gated = frozenset(f for f in load_follow_ups() if f not in given and ruled_out(f, known, partial))
+    world = _open_world(rulebook, known, partial, not_known | gated)
+    rank, level = ROUTE_PRECEDENCE.index(route), SAFEGUARDING_LEVELS.index(safeguarding["level"])
+    for rule in rulebook.rules:
+        if world[rule.id][0] is not None:
+            continue
+        effect = rule.then
+        if effect.route and ROUTE_PRECEDENCE.index(effect.route) < rank:
+            return False
+        if effect.safeguarding_level and SAFEGUARDING_LEVELS.index(effect.safeguarding_level) > level:
+            return False
+    return True

@@ -137,26 +137,33 @@ def load_follow_ups(facts_file: str | Path = DEFAULT_FACTS_FILE) -> dict[str, tu
     return follow_ups
 
 
-def _worth_asking_after(parent: str, wanted, known: dict) -> bool | None:
-    """True/False once the parent is known; None while it is unknown and still askable."""
+def _worth_asking_after(parent: str, wanted, known: dict, partial: frozenset) -> bool | None:
+    """True/False once the parent is known; None while it is unknown and still askable, or a
+    partial list (protocol 1.1: at least these items) that more items could still make worth it."""
     if parent not in known:
-        return False if ruled_out(parent, known) else None
+        return False if ruled_out(parent, known, partial) else None
     value = known[parent]
     if wanted == "not_empty":
-        return bool(value)
-    if isinstance(wanted, dict):
-        return len(value) >= wanted["count_gte"]
-    if wanted == "any":
-        return True
-    return value == wanted
+        held = bool(value)
+    elif isinstance(wanted, dict):
+        held = len(value) >= wanted["count_gte"]
+    else:
+        held = wanted == "any" or value == wanted
+    return None if not held and parent in partial else held
 
 
-def ruled_out(fact_id: str, known: dict) -> bool:
-    """A follow-up none of whose parent facts can make it worth asking any more."""
+def ruled_out(fact_id: str, known: dict, partial: frozenset = frozenset()) -> bool:
+    """A follow-up none of whose parent facts can make it worth asking any more (a gate).
+
+    `known` holds only facts with a value: a parent answered "don't know" (null) can't be asked
+    again, so its follow-ups stay askable. FAILSAFE-6: a gate may skip a question only when no
+    answer to it could make the route more urgent or raise the safeguarding level
+    (tests/test_properties.py checks every gate).
+    """
     alternatives = load_follow_ups().get(fact_id)
     if not alternatives:
         return False
-    return all(_worth_asking_after(parent, wanted, known) is False for parent, wanted in alternatives)
+    return all(_worth_asking_after(parent, wanted, known, partial) is False for parent, wanted in alternatives)
 
 
 def facts() -> dict[str, FactSpec]:

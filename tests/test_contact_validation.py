@@ -127,13 +127,27 @@ def test_valid_contact_passes_unchanged():
     assert data == original, "the caller's contact is not changed"
 
 
-def test_unknown_facts_sent_as_null_are_left_out_and_times_normalised_to_utc():
+def test_facts_answered_dont_know_are_kept_as_null_and_times_normalised_to_utc():
+    # Protocol 1.1: null is "asked, not known" (not asked again); absent is "not asked yet".
     contact = parse_contact({"received_at": "2026-07-01T21:00:00+01:00", "facts": {"fallen": None, "age": 80}})
-    assert contact == {"received_at": "2026-07-01T20:00:00Z", "facts": {"age": 80}}
+    assert contact == {"received_at": "2026-07-01T20:00:00Z", "facts": {"fallen": None, "age": 80}}
+
+
+def test_a_list_heard_in_passing_is_kept_partial_in_asking_order():
+    contact = parse_contact({"partial": ["practical_help", "long_term_conditions"],
+                             "facts": {"long_term_conditions": ["other"], "practical_help": ["shopping"]}})
+    assert contact["partial"] == ["long_term_conditions", "practical_help"]
+
+
+@pytest.mark.parametrize("partial", [["age"], "long_term_conditions", ["abuse_types", "abuse_types"]])
+def test_partial_naming_anything_but_distinct_list_facts_is_refused_clearly(partial):
+    with pytest.raises(ContactError) as error:
+        parse_contact({"partial": partial, "facts": {}})
+    assert error.value.field == "partial" and "list facts" in str(error.value)
 
 
 def test_parse_facts_checks_a_partial_answer_the_same_way():
-    assert parse_facts({"fallen": True, "chest_pain": None}) == {"fallen": True}
+    assert parse_facts({"fallen": True, "chest_pain": None}) == {"fallen": True, "chest_pain": None}
     with pytest.raises(ContactError, match="did you mean 'chest_pain'"):
         parse_facts({"chest_pains": True})
 
@@ -158,6 +172,6 @@ def test_a_fractional_number_is_still_refused():
 def test_a_blank_locality_is_unknown_not_out_of_area(blank):
     service = get_triage()
     contact = service.parse_contact({"facts": {**SCREEN_NO, "fallen": True, "locality": blank}})
-    assert "locality" not in contact["facts"]
+    assert contact["facts"]["locality"] is None, "blank is asked and not known, never a place"
     decision = service.decide(contact, NOW)
     assert decision["route"] == "rapid_response" and "locality" in decision["missing"]

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from engine_helpers import assert_valid, decide_raw, examples, load_example
-from spoa.vocabulary import SCHEMA_DIR
+from spoa.vocabulary import SCHEMA_DIR, decision_schema
 
 EXAMPLES = examples()
 
 
 def test_the_shared_examples_are_all_here():
-    assert len(EXAMPLES) >= 10, "tests/protocol_examples should hold the shared protocol examples"
+    assert len(EXAMPLES) >= 13, "tests/protocol_examples should hold the shared protocol examples (13 in 1.1)"
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
@@ -28,8 +28,16 @@ def test_example_gets_its_expected_decision(path):
             assert decision["safeguarding"]["level"] == expected["level"], (path.name, decision["safeguarding"])
             for extra in set(expected) - {"level"}:
                 assert decision["safeguarding"][extra] == expected[extra], (path.name, extra)
+        elif key == "missing_includes":
+            assert set(expected) <= set(decision["missing"]), (path.name, decision["missing"], expected)
         else:
             assert decision[key] == expected, (path.name, key, decision[key], expected)
+
+
+def test_every_expectation_the_examples_carry_is_one_this_test_checks():
+    checked = set(decision_schema()["properties"]) | {"missing_includes"}
+    for path in EXAMPLES:
+        assert set(load_example(path)["expected"]) <= checked, path.name
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])

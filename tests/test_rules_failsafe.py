@@ -60,11 +60,24 @@ def test_nothing_known_is_self_care_but_incomplete_and_the_screen_leads():
     assert decision["missing"][:len(EMERGENCY_SCREEN)] == list(EMERGENCY_SCREEN)
 
 
+def screen_without(fact: str) -> dict:
+    return {f: False for f in EMERGENCY_SCREEN if f != fact}
+
+
 @pytest.mark.parametrize("unanswered", EMERGENCY_SCREEN)
-def test_one_emergency_question_unanswered_keeps_the_decision_incomplete_and_asks_it_first(unanswered):
-    decision = decide(lonely_or_isolated=True, **{unanswered: None})
-    assert decision["status"] == "incomplete"
+def test_one_emergency_question_not_asked_yet_keeps_the_decision_incomplete_and_asks_it_first(unanswered):
+    decision = decide(screen=False, lonely_or_isolated=True, **screen_without(unanswered))
+    assert decision["status"] == "incomplete" and decision["settled"] is False
     assert decision["missing"][0] == unanswered
+
+
+@pytest.mark.parametrize("dont_know", EMERGENCY_SCREEN)
+def test_one_emergency_question_answered_dont_know_completes_the_screen_and_a_person_checks_it(dont_know):
+    # 1.1: null is asked and not known; it is not asked again, and it never holds a decision
+    # open, so a person reviews the unknown red flag instead.
+    decision = decide(screen=False, lonely_or_isolated=True, **screen_without(dont_know), **{dont_know: None})
+    assert decision["status"] == "complete" and decision["review_required"] is True
+    assert any(dont_know in reason for reason in decision["review_reasons"])
 
 
 def test_emergency_screen_all_answered_no_is_complete_and_not_asked_again():
@@ -166,7 +179,14 @@ def test_no_plan_and_no_suicidal_thoughts_is_no_contradiction():
     assert decision["route"] == "self_care"
 
 
-@covers("FAILSAFE-4B", positive=False)
-def test_contradictory_mental_health_answers_with_an_overdose_are_999():
+def test_contradictory_mental_health_answers_with_an_overdose_are_999_and_still_reviewed():
     decision = decide(suicidal_thoughts=False, suicide_plan_or_intent=True, overdose_or_self_harm=True)
-    assert decision["route"] == "emergency" and "FAILSAFE-4B" not in fired(decision)
+    assert decision["route"] == "emergency" and "FAILSAFE-4B" in fired(decision)
+    assert decision["review_required"] is True
+
+
+@covers("FAILSAFE-4B", positive=False)
+def test_a_plan_with_thoughts_never_asked_is_no_contradiction():
+    decision = decide(suicide_plan_or_intent=True)
+    assert "FAILSAFE-4B" not in fired(decision) and decision["review_required"] is False
+    assert decision["response_target"] == "PT4H"

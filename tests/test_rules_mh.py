@@ -35,6 +35,44 @@ def test_suicidal_with_the_plan_not_yet_asked_asks_about_the_plan_next():
     assert decision["missing"][0] == "suicide_plan_or_intent"
 
 
+# --- 1.1: a plan or intent implies the thoughts (derived fact `suicidal`, MH-3) ----------------
+
+@covers("MH-3", positive=True)
+@covers("MH-1", positive=True)
+def test_a_plan_to_end_his_life_with_thoughts_never_asked_goes_to_the_crisis_team_within_4_hours():
+    # Issue 12: this was self-care, and learning "no thoughts" then made it more urgent.
+    decision = decide(suicide_plan_or_intent=True)
+    assert (decision["route"], decision["pathway"], decision["response_target"]) == ("rapid_response", "mental_health_crisis", "PT4H")
+    assert {"MH-3", "MH-1"} <= set(fired(decision)) and decision["review_required"] is False
+    assert_mental_health_lines(decision)
+
+
+@covers("MH-3", positive=True)
+def test_a_plan_with_thoughts_answered_dont_know_goes_to_the_crisis_team_within_4_hours():
+    decision = decide(suicidal_thoughts=None, suicide_plan_or_intent=True)
+    assert (decision["route"], decision["response_target"]) == ("rapid_response", "PT4H")
+    assert decision["settled"] is False, "no child or abuse question answered yet"
+
+
+@covers("MH-3", positive=False)
+def test_no_plan_and_thoughts_never_asked_is_not_suicidal_and_asks_about_thoughts():
+    decision = decide(suicide_plan_or_intent=False)
+    assert "MH-3" not in fired(decision) and decision["route"] == "self_care"
+    assert "suicidal_thoughts" in decision["missing"]
+
+
+def test_learning_that_thoughts_are_denied_never_makes_a_plan_less_urgent():
+    before = decide(suicide_plan_or_intent=True)
+    after = decide(suicide_plan_or_intent=True, suicidal_thoughts=False)
+    assert before["response_target"] == after["response_target"] == "PT4H"
+
+
+def test_thoughts_denied_still_asks_about_a_plan():
+    # FAILSAFE-6: the plan question is not gated behind a "yes" to thoughts.
+    decision = decide(suicidal_thoughts=False)
+    assert "suicide_plan_or_intent" in decision["missing"]
+
+
 @covers("MH-1", positive=False)
 @covers("MH-2", positive=True)
 def test_suicidal_thoughts_without_a_plan_go_to_the_crisis_team_within_24_hours():
