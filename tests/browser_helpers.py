@@ -50,6 +50,16 @@ def page_errors(page) -> list[str]:  # noqa: ANN001
     return [e for e in page.errors if not ("assets.nhs.uk/fonts" in e and "font-src" in e)]
 
 
+def log_in(page, username: str, password: str) -> None:  # noqa: ANN001
+    """Log in through the login form, as a person would."""
+    page.goto("/auth/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    assert "/auth/login" not in page.url, page.content()
+
+
 # -- the call-handler console: a key, then the decision panel's answer --------------------------
 
 # Functions, not expression strings: the page's CSP forbids eval, and Playwright evaluates a
@@ -68,3 +78,27 @@ def press(page, key: str) -> None:  # noqa: ANN001
     before = seq(page)
     page.keyboard.press(key)
     page.wait_for_function(SEQ_AFTER, arg=before)
+
+
+# -- accessibility: axe-core on the page as it is now -------------------------------------------
+
+# axe is loaded from the app's own /static/vendor as a same-origin file: the Content-Security-
+# Policy, rightly, refuses an inline script even from a test.
+AXE_RUN = """async () => {
+  if (!window.axe) {
+    await new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = '/static/vendor/axe.min.js';
+      script.onload = resolve; script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+  const result = await window.axe.run(document, {resultTypes: ['violations']});
+  return result.violations;
+}"""
+
+
+def serious_accessibility_problems(page) -> list[str]:  # noqa: ANN001
+    """axe-core's serious and critical violations on the page as it is now, one line each."""
+    return [f"{v['id']} ({v['impact']}): {v['help']} - {[n['target'] for n in v['nodes']][:3]}"
+            for v in page.evaluate(AXE_RUN) if v["impact"] in ("serious", "critical")]

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from browser_helpers import page_errors
+from browser_helpers import log_in as browser_log_in
+from browser_helpers import page_errors, serious_accessibility_problems
 from conftest import PASSWORD
 from engine_helpers import EXAMPLES_DIR
 from web.store import contacts, users
@@ -60,25 +61,7 @@ def page(new_page, made):
 
 
 def log_in(page, username: str) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
-    assert "/auth/login" not in page.url, page.content()
-
-
-def serious_accessibility_problems(page) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is now.
-
-    axe is loaded from the app's own /static/vendor (as a same-origin file), because the
-    Content-Security-Policy, rightly, refuses an inline script even from a test.
-    """
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(url="/static/vendor/axe.min.js")
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']} ({v['impact']}): {v['help']} - {[n['target'] for n in v['nodes']][:3]}"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    browser_log_in(page, username, PASSWORD)
 
 
 def csp_violations(page) -> list[str]:

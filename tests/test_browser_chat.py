@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import CHROMIUM, page_errors, record_errors
+from browser_helpers import CHROMIUM, page_errors, record_errors, serious_accessibility_problems
 from conftest import make_app
 from test_chat_page import chat_settings, chat_triage, closed_port_url
 
@@ -105,16 +105,6 @@ def answer_form(page, knows: dict) -> str:
     return question_id
 
 
-def serious_violations(page) -> list[dict]:
-    """axe-core's serious and critical violations on the page as it is now. axe is loaded from
-    the app's own /static/vendor as a same-origin file: the CSP forbids inline script."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(url="/static/vendor/axe.min.js")
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
-
-
 def test_fall_with_long_lie_goes_to_rapid_response_in_the_fallback_form_with_rasa_stopped(chat):
     page = chat
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -140,7 +130,7 @@ def test_fall_with_long_lie_goes_to_rapid_response_in_the_fallback_form_with_ras
     log = page.inner_text("#chat-messages")
     assert "My mum has fallen" in log and "None of these" in log
     page.screenshot(path=str(SHOTS / "chat-fallback-outcome.png"), full_page=True)
-    assert serious_violations(page) == []                          # the outcome panel
+    assert serious_accessibility_problems(page) == []  # the outcome panel
     # The CSP's refusal of the NHS.UK web font (the page falls back to Arial) is expected; any
     # other script or console error is a fault of the page.
     assert page_errors(page) == []
@@ -175,7 +165,7 @@ def test_chest_pain_ticked_shows_the_999_panel_at_once_with_the_keyboard_only(ch
     assert re.search(r"SPA-\w{4}-\w{4}", page.inner_text("#emergency-reference"))
     assert not page.is_visible("#guided") and not page.is_visible("#outcome")
     page.screenshot(path=str(SHOTS / "chat-999.png"), full_page=True)
-    assert serious_violations(page) == []                          # the 999 panel
+    assert serious_accessibility_problems(page) == []  # the 999 panel
 
 
 def test_typing_indicator_shows_and_is_announced_while_the_answer_is_on_its_way(chat):
@@ -204,19 +194,19 @@ def test_collapse_in_the_first_words_shows_the_999_panel_without_a_question(chat
 
 def test_chat_page_has_no_serious_accessibility_violations(chat):
     page = chat
-    assert serious_violations(page) == []                          # the empty chat
+    assert serious_accessibility_problems(page) == []  # the empty chat
     say(page, "my neighbour is lonely")
-    assert serious_violations(page) == []                          # the guided form (checkboxes)
+    assert serious_accessibility_problems(page) == []  # the guided form (checkboxes)
     page.click('label[for="' + page.locator('#guided-group input[data-value="none"]').get_attribute("id") + '"]')
     before = seq(page)
     page.click("#guided-submit")
     page.wait_for_function(SEQ_AFTER, arg=before)
-    assert serious_violations(page) == []                          # the next question (radios or a box)
+    assert serious_accessibility_problems(page) == []  # the next question (radios or a box)
     say_error = page.locator("#guided-submit")
     before = seq(page)
     say_error.click()                                              # nothing chosen: an error message
     assert page.is_visible("#guided-error") or seq(page) > before
-    assert serious_violations(page) == []
+    assert serious_accessibility_problems(page) == []
 
 
 def test_empty_message_shows_an_error_linked_to_the_box(chat):
@@ -288,7 +278,7 @@ def test_fall_with_long_lie_goes_to_rapid_response_in_a_whole_chat_with_rasa(ras
         assert page.get_attribute("#chat", "data-outcome") == "rapid_response"
         assert "within 2 hours" in page.inner_text("#outcome")
         assert re.fullmatch(r"SPA-\w{4}-\w{4}", page.inner_text(".chat-reference__number"))
-        assert serious_violations(page) == []
+        assert serious_accessibility_problems(page) == []
         page.screenshot(path=str(SHOTS / "chat-rasa-outcome.png"), full_page=True)
     finally:
         context.close()

@@ -177,8 +177,11 @@ def _turn(text: str | None, answer: dict | None) -> dict:
 
 @bp.get("")
 def index():
-    _new_conversation()
-    return render_template("chat/index.html")
+    # ?c= names this browser session's conversation: a reload (or the logo) carries it on;
+    # any other visit starts a new one.
+    if not request.args.get("c") or request.args.get("c") != session.get("chat_id"):
+        _new_conversation()
+    return render_template("chat/index.html", conversation=session["chat_id"])
 
 
 @bp.post("/api/message")

@@ -4,8 +4,12 @@
  * the app answers {"fallback": true, ...} and this page switches to a guided form, one
  * question at a time, carrying on with the same contact. Either way an outcome ends on the
  * same panel; a 999 outcome shows the "Call 999 now" panel at once and moves focus to it.
- * Nothing said is kept in the browser. The Content-Security-Policy forbids inline script, so
- * all behaviour lives here.
+ *
+ * A reload, or a tap on the logo, carries on the same conversation: the page keeps what is on
+ * screen in sessionStorage (this tab only, gone when the tab is closed) and its address names
+ * the conversation (?c=...), which the server keeps only for the browser session that began it.
+ * "Start a new conversation" asks first while a conversation is under way.
+ * The Content-Security-Policy forbids inline script, so all behaviour lives here.
  */
 (function () {
   "use strict";
@@ -16,6 +20,8 @@
 
   var MESSAGE_URL = root.getAttribute("data-message-url");
   var FORM_URL = root.getAttribute("data-form-url");
+  var CONVERSATION = root.getAttribute("data-conversation");
+  var STORE_KEY = "spoa.chat";
   var EXCLUSIVE = ["none", "unknown"];   // "None of these" and "I don't know" stand alone
 
   var mode = "chat";        // "chat" (through the assistant) or "form" (the guided form)
@@ -23,6 +29,8 @@
   var question = null;      // the guided form's question on screen
   var busy = false;
   var seq = 0;              // renders of an answer (tests and tools watch data-seq)
+  var saved = {conversation: CONVERSATION, messages: [], buttons: [], question: null, outcome: null,
+               mode: "chat", contactId: null};   // what is on screen, for a reload
 
   // The shared helpers (web/static/js/http.js, loaded first).
   var $ = SPOA.byId, el = SPOA.el, clear = SPOA.clear;
@@ -40,18 +48,41 @@
 
   // -- the conversation -------------------------------------------------------------------
 
-  function addMessage(who, text) {
+  function addMessage(who, text, restoring) {
     var item = el("li", {"class": "chat-message chat-message--" + who});
     item.appendChild(el("span", {"class": "chat-message__who"}, who === "user" ? "You" : "Assistant"));
     item.appendChild(el("p", {"class": "chat-message__text"}, text));
     $("chat-messages").appendChild(item);
     var log = $("chat-log");
     log.scrollTop = log.scrollHeight;
+    if (!restoring) { saved.messages.push([who, text]); }
+  }
+
+  function save() {
+    saved.mode = mode;
+    saved.contactId = contactId;
+    try { window.sessionStorage.setItem(STORE_KEY, JSON.stringify(saved)); } catch (ignore) { /* private mode: no reload */ }
+  }
+
+  function inProgress() { return saved.messages.some(function (m) { return m[0] === "user"; }) && !saved.outcome; }
+
+  function showNewest() {
+    // The newest message in view (within the log and on the page), and what to do next below
+    // it: on a phone the page scrolls, not only the log.
+    var items = $("chat-messages").children;
+    var newest = items[items.length - 1];
+    if (newest && newest.scrollIntoView) { newest.scrollIntoView({block: "nearest"}); }
+    var next = [$("outcome"), $("quick-replies"), $("guided"), $("chat-form")].filter(function (node) {
+      return !node.hasAttribute("hidden");
+    })[0];
+    if (next && next.scrollIntoView && next.id !== "outcome") { next.scrollIntoView({block: "nearest"}); }
   }
 
   function rendered() {
     seq += 1;
     root.setAttribute("data-seq", String(seq));
+    save();
+    showNewest();
   }
 
   function typing(on) {
@@ -72,9 +103,16 @@
     input.setAttribute("aria-describedby", message ? "chat-hint chat-error" : "chat-hint");
   }
 
-  function quickReplies(buttons, takeFocus) {
+  function quickReplies(buttons, takeFocus, asked) {
     var box = $("quick-replies");
     clear(box);
+    saved.buttons = buttons || [];
+    saved.question = asked || null;
+    if (asked && (asked.kind === "checklist" || asked.kind === "multi") && buttons && buttons.length) {
+      tickBoxes(box, buttons, takeFocus);
+      return;
+    }
+    box.setAttribute("role", "group");
     (buttons || []).forEach(function (button) {
       var node = el("button", {"type": "button", "class": "nhsuk-button nhsuk-button--secondary chat-quick__button"},
                     button.title);
@@ -87,6 +125,48 @@
     }
   }
 
+  function tickBoxes(box, buttons, takeFocus) {
+    // A question where several answers can be true: tick them, then send them together.
+    box.removeAttribute("role");
+    var fieldset = el("fieldset", {"class": "nhsuk-fieldset chat-ticks", "aria-describedby": "chat-ticks-hint"});
+    var legend = el("legend", {"class": "nhsuk-fieldset__legend nhsuk-fieldset__legend--s"}, "Tick all that apply");
+    fieldset.appendChild(legend);
+    fieldset.appendChild(el("div", {"class": "nhsuk-hint", "id": "chat-ticks-hint"},
+                            "Then press Send. You can also type your answer."));
+    var list = el("div", {"class": "nhsuk-checkboxes"});
+    var dividerDone = false;
+    buttons.forEach(function (button, index) {
+      var exclusive = EXCLUSIVE.indexOf(String(button.payload)) >= 0;
+      if (exclusive && !dividerDone) { list.appendChild(el("div", {"class": "nhsuk-checkboxes__divider"}, "or")); dividerDone = true; }
+      list.appendChild(choiceItem("checkbox", index, {label: button.title, value: button.payload}, exclusive, "tick-"));
+    });
+    exclusiveBoxes(list);
+    fieldset.appendChild(list);
+    var sendButton = el("button", {"type": "button", "class": "nhsuk-button chat-ticks__send", "id": "chat-ticks-send"}, "Send");
+    var error = el("p", {"class": "nhsuk-error-message", "id": "chat-ticks-error", "hidden": ""});
+    sendButton.addEventListener("click", function () {
+      var ticked = Array.prototype.filter.call(list.querySelectorAll("input"), function (input) { return input.checked; })
+        .map(function (input) { return buttons[Number(input.value)]; });
+      if (!ticked.length) {
+        clear(error);
+        error.appendChild(el("span", {"class": "nhsuk-u-visually-hidden"}, "Error: "));
+        error.appendChild(document.createTextNode("Tick the boxes that apply, or None of these."));
+        hidden(error, false);
+        list.querySelector("input").focus();
+        return;
+      }
+      var words = ticked.map(function (button) { return button.title; }).join(", ");
+      // One standalone option goes as its button; several go as the words the resident would
+      // type ("Chest pain, Fainted"), which the same answer reader reads item by item.
+      send(ticked.length === 1 ? {payload: ticked[0].payload} : {text: words}, words);
+    });
+    box.appendChild(fieldset);
+    box.appendChild(error);
+    box.appendChild(sendButton);
+    hidden(box, false);
+    if (takeFocus) { list.querySelector("input").focus(); }
+  }
+
   function optionButtons(options) {
     return (options || []).map(function (option) {
       return {title: String(option.label), payload: String(option.value)};
@@ -95,7 +175,8 @@
 
   function send(body, shown) {
     if (busy) { return; }
-    var fromQuickReply = document.activeElement && document.activeElement.classList.contains("chat-quick__button");
+    var fromQuickReply = document.activeElement && !!document.activeElement.closest &&
+      !!document.activeElement.closest("#quick-replies");
     busy = true;
     showInputError(null);
     addMessage("user", shown);
@@ -123,7 +204,7 @@
       if (data.outcome) {
         showOutcome(data.outcome);
       } else {
-        quickReplies(buttons, fromQuickReply);
+        quickReplies(buttons, fromQuickReply, data.question);
       }
     }).then(rendered);
   }
@@ -143,7 +224,7 @@
 
   // -- the guided form (the assistant is unavailable) -------------------------------------
 
-  function startGuidedForm(data) {
+  function startGuidedForm(data, restoring) {
     mode = "form";
     root.setAttribute("data-mode", "form");
     hidden($("chat-form"), true);
@@ -152,15 +233,15 @@
     if (data.outcome) { showOutcome(data.outcome); return; }
     if (data.question) {
       renderQuestion(data.question);
-      $("guided-heading").focus();
+      if (!restoring) { $("guided-heading").focus(); }
     }
   }
 
   function inputName(kind) { return kind === "checklist" || kind === "multi" ? "checkbox" : "radio"; }
 
-  function choiceItem(type, index, option, exclusive) {
+  function choiceItem(type, index, option, exclusive, idPrefix) {
     var prefix = type === "checkbox" ? "nhsuk-checkboxes" : "nhsuk-radios";
-    var id = "answer-" + index;
+    var id = (idPrefix || "answer-") + index;
     var item = el("div", {"class": prefix + "__item"});
     var input = el("input", {"class": prefix + "__input", "id": id, "name": "answer", "type": type,
                              "value": String(index)});
@@ -171,8 +252,21 @@
     return item;
   }
 
+  function exclusiveBoxes(list) {
+    // A box that stands alone ("None of these", "I don't know") unticks the rest, and back.
+    list.addEventListener("change", function (event) {
+      var changed = event.target;
+      if (!changed.checked) { return; }
+      var alone = changed.getAttribute("data-exclusive") === "true";
+      Array.prototype.forEach.call(list.querySelectorAll("input"), function (box) {
+        if (box !== changed && (alone || box.getAttribute("data-exclusive") === "true")) { box.checked = false; }
+      });
+    });
+  }
+
   function renderQuestion(q) {
     question = q;   // shown in the form; it joins the conversation once answered (said once, not twice)
+    saved.question = q;
     var group = $("guided-group");
     clear(group);
     group.className = "nhsuk-form-group";
@@ -220,17 +314,7 @@
       }
       list.appendChild(choiceItem(type, index, option, exclusive));
     });
-    if (type === "checkbox") {
-      // A box that stands alone ("None of these", "I don't know") unticks the rest, and back.
-      list.addEventListener("change", function (event) {
-        var changed = event.target;
-        if (!changed.checked) { return; }
-        var alone = changed.getAttribute("data-exclusive") === "true";
-        Array.prototype.forEach.call(list.querySelectorAll("input"), function (box) {
-          if (box !== changed && (alone || box.getAttribute("data-exclusive") === "true")) { box.checked = false; }
-        });
-      });
-    }
+    if (type === "checkbox") { exclusiveBoxes(list); }
     fieldset.appendChild(list);
     group.appendChild(fieldset);
   }
@@ -320,7 +404,7 @@
     return node;
   }
 
-  function showEmergency(outcome) {
+  function showEmergency(outcome, restoring) {
     $("emergency-headline").textContent = outcome.headline + ".";
     var advice = $("emergency-advice");
     clear(advice);
@@ -329,17 +413,20 @@
     clear(ref);
     if (outcome.reference) { ref.textContent = "Your reference number is " + outcome.reference + "."; }
     hidden($("emergency-panel"), false);
-    $("emergency-heading").focus();
+    if (!restoring) { $("emergency-heading").focus(); }
   }
 
-  function showOutcome(outcome) {
+  function showOutcome(outcome, restoring) {
     question = null;
+    saved.outcome = outcome;
+    saved.question = null;
+    saved.buttons = [];
     hidden($("guided"), true);
     hidden($("quick-replies"), true);
     if (mode === "form") { hidden($("chat-form"), true); }
     root.setAttribute("data-outcome", outcome.route || "");
     if (outcome.emergency) {
-      showEmergency(outcome);
+      showEmergency(outcome, restoring);
       return;
     }
     var section = $("outcome");
@@ -380,6 +467,40 @@
     card.appendChild(content);
     section.appendChild(card);
     hidden(section, false);
-    heading.focus();
+    if (!restoring) { heading.focus(); }
   }
+
+  // -- a reload or the logo carries on; a new conversation asks first ------------------------
+
+  function restore() {
+    var stored = null;
+    try { stored = JSON.parse(window.sessionStorage.getItem(STORE_KEY) || "null"); } catch (ignore) { stored = null; }
+    if (!stored || stored.conversation !== CONVERSATION || !stored.messages) { return; }
+    saved = stored;
+    mode = stored.mode || "chat";
+    contactId = stored.contactId || null;
+    stored.messages.forEach(function (m) { addMessage(m[0], m[1], true); });
+    if (stored.outcome) {
+      if (mode === "form") { startGuidedForm({}); }
+      showOutcome(stored.outcome, true);
+    } else if (mode === "form") {
+      startGuidedForm({question: stored.question}, true);
+    } else if (stored.buttons && stored.buttons.length) {
+      quickReplies(stored.buttons, false, stored.question);
+    }
+    rendered();
+  }
+
+  // The address names this conversation, so a reload (or a tap on the logo) carries it on.
+  var here = window.location.pathname + "?c=" + encodeURIComponent(CONVERSATION);
+  if (CONVERSATION && window.history && window.history.replaceState) { window.history.replaceState(null, "", here); }
+  var logo = document.querySelector(".nhsuk-header__service-logo");
+  if (logo && CONVERSATION) { logo.setAttribute("href", here); }
+  $("chat-restart").addEventListener("click", function (event) {
+    if (inProgress() && !window.confirm("Start a new conversation? What you have told us so far stays with the team, " +
+                                        "but this conversation will end.")) {
+      event.preventDefault();
+    }
+  });
+  restore();
 }());

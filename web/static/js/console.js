@@ -287,11 +287,18 @@
     var panel = $("decision-panel");
     panel.hidden = false;
     var route = data.contact.overridden ? data.contact.route : view.route;
-    $("decision-route").textContent = data.contact.overridden
-      ? route.replace(/_/g, " ") + " (overridden; the engine said " + view.route_label + ")" : view.route_label;
+    // Until the emergency screen is answered nothing is decided (FAILSAFE-2): a route shown
+    // then ("Self-care" before a single question) would be read as a decision.
+    var undecided = view.status !== "complete" && route !== "emergency" && !data.contact.overridden;
+    panel.classList.toggle("console-decision--undecided", undecided);
+    panel.setAttribute("data-decided", undecided ? "false" : "true");
+    $("decision-route").textContent = undecided ? "Not decided yet: ask the emergency screen first"
+      : data.contact.overridden
+        ? route.replace(/_/g, " ") + " (overridden; the engine said " + view.route_label + ")" : view.route_label;
     $("decision-route").setAttribute("data-route", route);
-    $("decision-pathway").textContent = view.pathway_label || "-";
-    $("decision-target").textContent = view.target_words + (view.due_words ? ", by " + view.due_words : "");
+    $("decision-pathway").textContent = undecided ? "-" : view.pathway_label || "-";
+    $("decision-target").textContent = undecided ? "-"
+      : view.target_words + (view.due_words ? ", by " + view.due_words : "");
     timeLeftAt = view.time_left_seconds === null ? null : [view.time_left_seconds, Date.now()];
     tick();
     var sg = view.safeguarding;
@@ -370,9 +377,10 @@
       clear(safety);
       rb.safety_netting.forEach(function (line) { safety.appendChild(el("li", {}, line)); });
       var item = data.worklist_item;
+      // Plain words only: the caller hears this, so no route codes or item numbers.
       $("readback-worklist").textContent = item
-        ? "Referral on the worklist: " + item.route.replace(/_/g, " ") + (item.pathway ? " (" + item.pathway.replace(/_/g, " ") + ")" : "") + ", item " + item.id + "."
-        : "No referral: nothing goes to the worklist.";
+        ? "Referral passed to the duty team: " + rb.route_label + (rb.pathway_label ? " (" + rb.pathway_label + ")" : "") + "."
+        : "No referral: nothing goes to the duty team.";
     }
   }
 
@@ -467,7 +475,7 @@
     $("notes-status").textContent = "Saving...";
     return api("POST", callPath("/notes"), {notes: $("notes").value}).then(function (result) {
       if (!result.ok) { $("notes-status").textContent = "Notes not saved: " + errorText(result); return; }
-      proposals = result.data.proposals || [];
+      proposals = splitProposals(result.data.proposals || [], result.data.facts || {});
       show(result.data, false);
       $("notes-status").textContent = "Notes saved. " + (result.data.extraction === "ok"
         ? (proposals.length ? proposals.length + " fact(s) found: confirm each with + or dismiss with -." : "No new facts found.")
@@ -488,11 +496,40 @@
     }, 1200);
   }
 
+  function itemWords(proposal, item) {
+    // "Type of abuse? Financial": the question the handler knows, and the item's label.
+    var q = allQuestions.filter(function (candidate) { return candidate.ask.indexOf(proposal.fact) >= 0; })[0];
+    var option = q && q.options.filter(function (o) { return o.value === item; })[0];
+    return (q ? q.text : proposal.fact.replace(/_/g, " ")) + " " + (option ? option.label : String(item).replace(/_/g, " "));
+  }
+
+  function splitProposals(found, known) {
+    // One proposal per fact, and one per item of a list ("financial, physical, neglect" are
+    // three abuse types): each is confirmed or dismissed on its own.
+    var split = [];
+    found.forEach(function (proposal) {
+      if (!Array.isArray(proposal.value) || proposal.value.length < 2) { split.push(proposal); return; }
+      var already = Array.isArray(known[proposal.fact]) ? known[proposal.fact] : [];
+      proposal.value.forEach(function (item) {
+        if (already.indexOf(item) >= 0) { return; }
+        split.push({fact: proposal.fact, item: item, value: [item], evidence: proposal.evidence,
+                    words: itemWords(proposal, item)});
+      });
+    });
+    return split;
+  }
+
   function confirmProposal(index) {
     var proposal = proposals[index];
     if (!proposal) { return; }
     var facts = {};
     facts[proposal.fact] = proposal.value;
+    if (proposal.item !== undefined) {
+      // One item of a list: added to what is known, never replacing the items already there.
+      var known = state && Array.isArray(state.facts[proposal.fact]) ? state.facts[proposal.fact].slice() : [];
+      if (known.indexOf(proposal.item) < 0) { known.push(proposal.item); }
+      facts[proposal.fact] = known;
+    }
     proposals.splice(index, 1);
     post("/facts", {facts: facts, from_notes: true}, function (message) {
       $("notes-status").textContent = "Not saved: " + message;
