@@ -1,7 +1,12 @@
 """Precision, recall and F1 of the rule-based fact extraction on a labelled sentence set.
 
-    python bench/eval_extraction.py                      # the held-out set
+    python bench/eval_extraction.py                      # both held-out sets
     python bench/eval_extraction.py --set tests/extraction_dev.yml --errors
+
+The held-out sets are measured, never tuned on: tests/extraction_heldout.yml (the first
+patterns) and tests/extraction_heldout_v2.yml (issue 12: plans without the word "suicide",
+denials, injury severity in everyday words, carer breakdown, children in the household,
+everyday outcomes, named conditions, caller vs person).
 
 Each sentence's facts are compared as (fact, value) pairs, array facts item by item
 (`abuse_types: [physical, domestic]` is two pairs). A pair extracted and expected is a true
@@ -27,6 +32,8 @@ from spoa.extraction import build_extractor  # noqa: E402
 EMERGENCY_SCREEN = ("unresponsive", "breathing_difficulty_severe", "chest_pain", "stroke_signs",
                     "severe_bleeding", "seizure_ongoing", "severe_allergic_reaction", "serious_injury",
                     "overdose_or_self_harm", "immediate_danger")
+
+HELD_OUT = [str(ROOT / "tests/extraction_heldout.yml"), str(ROOT / "tests/extraction_heldout_v2.yml")]
 
 
 def pairs(facts: dict) -> set[tuple[str, object]]:
@@ -99,13 +106,17 @@ def report(result: dict, name: str, show_errors: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", default=str(ROOT / "tests/extraction_heldout.yml"), help="labelled YAML sentences")
+    parser.add_argument("--set", action="append", dest="sets", help="labelled YAML sentences (repeatable; "
+                        "default: both held-out sets)")
     parser.add_argument("--config", default=str(ROOT / "config.yml"))
     parser.add_argument("--errors", action="store_true", help="list the sentences not extracted exactly")
     args = parser.parse_args(argv)
-    cases = yaml.safe_load(Path(args.set).read_text(encoding="utf-8"))
     extractor = build_extractor(load_config(args.config))
-    report(evaluate(extractor, cases), f"{Path(args.set).name} ({len(cases)} sentences)", args.errors)
+    for index, name in enumerate(args.sets or HELD_OUT):
+        cases = yaml.safe_load(Path(name).read_text(encoding="utf-8"))
+        if index:
+            print()
+        report(evaluate(extractor, cases), f"{Path(name).name} ({len(cases)} sentences)", args.errors)
     return 0
 
 

@@ -12,6 +12,19 @@ def test_daughter_describing_a_long_lie_gets_the_fall_facts(client, service_head
     assert any(item["fact"] == "fallen" for item in body["evidence"])
 
 
+def test_condition_heard_in_passing_is_named_as_a_partial_list(client, service_headers):
+    response = client.post("/api/extract", headers=service_headers,
+                           json={"text": "Dad has Parkinson's and he fell this morning"})
+    body = response.get_json()
+    assert body["facts"]["long_term_conditions"] == ["parkinsons"]
+    assert body["partial"] == ["long_term_conditions"]
+
+
+def test_fall_without_a_list_fact_names_no_partial_list(client, service_headers):
+    response = client.post("/api/extract", headers=service_headers, json={"text": "Dad fell this morning"})
+    assert response.get_json()["partial"] == []
+
+
 def test_denied_chest_pain_is_not_read_as_chest_pain(client, service_headers):
     response = client.post("/api/extract", headers=service_headers,
                            json={"text": "No chest pain but my legs are swollen"})

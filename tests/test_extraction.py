@@ -314,8 +314,14 @@ def test_everyday_phrasings_set_the_facts(extractor, text, expected):
 
 
 def test_contractions_typed_without_apostrophes_are_read(extractor):
-    facts = facts_of(extractor, "Im 83 and shes my neighbour, she cant get up")
+    facts = facts_of(extractor, "Im 83 and I live on my own, I cant get up")
     assert facts["age"] == 83
+    assert facts["on_floor_cannot_get_up"] is True
+
+
+def test_neighbour_typing_without_apostrophes_keeps_their_own_age_out(extractor):
+    facts = facts_of(extractor, "Im 83 and shes my neighbour, she cant get up")
+    assert "age" not in facts
     assert facts["on_floor_cannot_get_up"] is True
 
 
@@ -469,3 +475,65 @@ def test_a_compiled_template_matches_every_phrase_it_stands_for_and_no_other(tem
 def test_every_pattern_file_loads_and_ids_are_unique():
     patterns = load_patterns()
     assert len({pattern.id for pattern in patterns}) == len(patterns) > 50
+
+
+# --- whose fact: the person the contact is about, not the caller (issue 12, 5a) ---------------
+# Boundary pairs: (text, what the conversation already knows, facts expected, facts absent).
+
+WHOSE = [
+    pytest.param("I look after my husband, I'm 79 and I hurt my back lifting him", {},
+                 {"caller": "unpaid_carer"}, {"serious_injury", "fall_injury", "age"},
+                 id="carer who hurt their back lifting him gives him no injury and no age"),
+    pytest.param("I'm 79 and I hurt my back when I fell, I can't get up", {},
+                 {"caller": "self", "age": 79, "serious_injury": True}, set(),
+                 id="resident who hurt their back falling has the injury and the age"),
+    pytest.param("I'm 79", {"caller": "family_friend"}, {}, {"age"},
+                 id="caller known as a relative keeps their own age out"),
+    pytest.param("I'm 79", {"caller": "self"}, {"age": 79}, set(),
+                 id="caller known as the person gives their age"),
+    pytest.param("I'm calling about my mum, dad's her carer and he is 79", {}, {}, {"age"},
+                 id="carers age said about the carer is not the persons"),
+    pytest.param("He's 72 and he's her main carer", {}, {}, {"age"},
+                 id="age of the man who is her carer is not hers"),
+    pytest.param("I'm calling about my dad, he is 79", {}, {"age": 79}, set(),
+                 id="persons age said about the person is theirs"),
+    pytest.param("I'm 45 and I look after my mum who is 88", {}, {"age": 88}, set(),
+                 id="carer names their own age and the persons: the persons counts"),
+    pytest.param("I had a fall myself this week but it's my wife I'm ringing about", {}, {}, {"fallen"},
+                 id="relatives own fall is not the persons fall"),
+    pytest.param("My mum has fallen and I can't stop the bleeding", {}, {"severe_bleeding": True}, set(),
+                 id="bleeding the caller cannot stop is the persons red flag"),
+    pytest.param("My mum cares for my dad but she's broken her wrist", {}, {}, {"serious_injury"},
+                 id="carer breaking her wrist is not an injury of the man she cares for"),
+    pytest.param("My mum has fallen and she's broken her wrist", {}, {"serious_injury": True}, set(),
+                 id="person breaking her wrist is her injury"),
+    pytest.param("The step-son is 9 and he's left on his own all day", {}, {}, {"age"},
+                 id="a step-childs age is not the persons"),
+    pytest.param("My 12 year old niece lives with them", {}, {}, {"age"},
+                 id="a nieces age in the household is not the persons"),
+    pytest.param("my son is 50 and has a learning disability", {}, {"age": 50}, set(),
+                 id="an adult sons age is his when the contact is about him"),
+]
+
+
+@pytest.mark.parametrize("text,known,expected,absent", WHOSE)
+def test_facts_are_about_the_person_not_the_caller(extractor, text, known, expected, absent):
+    facts = facts_of(extractor, text, **known)
+    assert {fact: facts.get(fact) for fact in expected} == expected
+    assert not absent & set(facts)
+
+
+def test_caller_set_aside_facts_say_why(extractor):
+    result = extractor.extract("I look after my husband, I'm 79 and I hurt my back lifting him")
+    assert any("about_caller" in item["reasons"] for item in result["ignored"])
+
+
+# --- list facts heard in passing are partial (PROTOCOL 1.1 §2) -----------------------------------
+
+def test_condition_heard_in_a_story_is_named_partial(extractor):
+    result = extractor.extract("She's got Parkinson's and she can't wash herself anymore")
+    assert result["partial"] == ["long_term_conditions", "outcomes_unable"]
+
+
+def test_story_without_list_facts_has_no_partial_lists(extractor):
+    assert extractor.extract("She fell in the kitchen")["partial"] == []

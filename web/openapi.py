@@ -104,7 +104,9 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
                 "type": "object", "required": ["text"], "properties": {"text": {"type": "string", "maxLength": 20000}}}}}},
             "responses": {"200": _ok("Facts and the evidence for each", schema={"type": "object", "properties": {
                 "facts": {"$ref": "#/components/schemas/Facts"},
-                "evidence": {"type": "array", "items": {"type": "object"}}}}), **ERRORS_WRITE}}},
+                "evidence": {"type": "array", "items": {"type": "object"}},
+                "partial": {"type": "array", "items": {"type": "string"},
+                            "description": "List facts heard in passing: at least these items"}}}), **ERRORS_WRITE}}},
         "/api/triage": {"post": {"summary": "Decide a contact without storing it", "security": security_either,
                                  "requestBody": _json_body("#/components/schemas/Contact"),
                                  "responses": {"200": _ok("The decision", "#/components/schemas/Decision"),

@@ -194,10 +194,27 @@ class Trigger:
 
 @dataclass(frozen=True)
 class Mention:
-    kind: str  # my (my mum), bare (Mum), other (her son), possessive (neighbour's dog), pronoun
+    kind: str  # my (my mum), bare (Mum), other (her son), possessive (neighbour's dog), pronoun,
+    # person (a patient, the resident)
     start: int
     end: int
     who: str
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who a fact phrase is about, as far as the words show."""
+    kind: str  # caller (I, me, my), pronoun (she, him), relation (my mum, the son)
+    who: str  # the relation word or pronoun ("mum", "she"); "" for the caller
+    gender: str | None  # female, male or None (they, partner, friend)
+    inside: bool  # named inside the phrase itself ("hurt my back", "he is 79")
+
+
+@dataclass(frozen=True)
+class Care:
+    """"my mum looks after my dad", "dad's her carer": who cares and who is cared for."""
+    carer: Holder | None
+    cared: Holder | None
 
 
 class ContextMarker:
@@ -233,6 +250,14 @@ class ContextMarker:
         self.people.add("possessive", [phrase_doc(nlp, f"{r} 's {thing}") for r in relations
                                        for thing in people["possessed"]])
         self.people.add("pronoun", [phrase_doc(nlp, p) for p in people["pronouns"]])
+        self.people.add("person", [phrase_doc(nlp, p) for p in people["persons"]])
+        # whose fact: the caller's own, a named carer's, a child's (issue 12, 5a)
+        self.first_person = set(people["first_person"])
+        self.gender = {word: gender for gender in ("female", "male") for word in people[gender]}
+        self.children = set(people["children"])
+        self.care = PhraseMatcher(nlp.vocab, attr="NORM")
+        self.care.add("VERB", [phrase_doc(nlp, p) for p in people["care_verbs"]])
+        self.care.add("ROLE", [phrase_doc(nlp, p) for phrase in people["carer_roles"] for p in expand(phrase)])
 
     def _scopes(self, doc: Doc, matches) -> dict[str, list[int]]:
         """For each token, the id of its sentence, clause and historical clause."""
@@ -291,7 +316,11 @@ class ContextMarker:
         ids = self._scopes(doc, matches)
         triggers = self._triggers(matches)
         mentions = self._mentions(doc)
-        subject = doc.user_data.get(SUBJECT) or next((m.who for m in mentions if m.kind in ("my", "bare")), None)
+        cares = self._cares(doc, mentions)
+        # "my mum looks after my dad": the contact is about dad, whoever is named first
+        cared = next((c.cared.who for c in cares if c.cared and c.cared.kind == "relation"), None)
+        subject = (doc.user_data.get(SUBJECT) or cared
+                   or next((m.who for m in mentions if m.kind in ("my", "bare")), None))
         doc.user_data[SUBJECT] = subject
         for span in doc.spans.get(FACT_SPANS, []):
             if span._.get(NEGATED) and not self._negation_nearby(doc, span):
@@ -301,7 +330,78 @@ class ContextMarker:
                     span._.set(f"spoa_{trigger.context}", True)
             if self._about_someone_else(span, mentions, subject, ids["clause"]):
                 span._.set("spoa_other_person", True)
+            self._mark_whose(doc, span, mentions, cares, ids["clause"])
         return doc
+
+    # --- whose fact ----------------------------------------------------------------------
+
+    def _as_holder(self, mention: Mention, inside: bool) -> Holder:
+        if mention.kind == "pronoun" and mention.who in self.first_person:
+            return Holder("caller", "", None, inside)
+        kind = "pronoun" if mention.kind == "pronoun" else "relation"
+        return Holder(kind, mention.who, self.gender.get(mention.who), inside)
+
+    def _holder(self, doc: Doc, span: Span, mentions: list[Mention], clauses: list[int]) -> Holder | None:
+        """Who the phrase is about: a third person it names ("can't lift her", "mum is 88",
+        "12 year old niece"), else the caller if it names them ("hurt my back", "I'm 79"), else
+        the nearest person before it in its clause."""
+        named = [m for m in mentions if m.start < span.end and span.start < m.end and not
+                 (m.kind == "pronoun" and m.who in self.first_person)]
+        for token in span:
+            if token.norm_ in self.gender and token.norm_ in ("his", "himself", "herself"):
+                named.append(Mention("pronoun", token.i, token.i + 1, token.norm_))
+        after = [m for m in mentions if m.start == span.end and m.kind != "pronoun"]
+        if span.label_.startswith("age.") and after:
+            named.extend(after)  # "my 12 year old niece"
+        if named:
+            return self._as_holder(min(named, key=lambda m: m.start), inside=True)
+        if any(token.norm_ in self.first_person for token in span):
+            return Holder("caller", "", None, inside=True)
+        before = [m for m in mentions if m.end <= span.start and clauses[m.start] == clauses[span.start]]
+        return self._as_holder(before[-1], inside=False) if before else None
+
+    def _cares(self, doc: Doc, mentions: list[Mention]) -> list[Care]:
+        """Who looks after whom, from "X looks after Y" and "X is her carer"."""
+        cares = []
+        for match_id, start, end in self.care(doc):
+            sentence = doc[start].sent
+            before = [m for m in mentions if m.end <= start and m.start >= sentence.start]
+            carer = self._as_holder(before[-1], inside=False) if before else None
+            if doc.vocab.strings[match_id] == "VERB":
+                after = [m for m in mentions if end <= m.start <= end + 1]
+                cared = self._as_holder(after[0], inside=False) if after else None
+            else:  # "'s her carer", "'s my dad 's carer": the possessive names the cared-for
+                words = [t.norm_ for t in doc[start:end] if t.norm_ in self.gender]
+                cared = Holder("pronoun", words[0], self.gender[words[0]], False) if words else None
+            cares.append(Care(carer, cared))
+        return cares
+
+    def _mark_whose(self, doc: Doc, span: Span, mentions: list[Mention], cares: list[Care],
+                    clauses: list[int]) -> None:
+        """Marks a fact that is the caller's own (caller_own, caller_near), a named carer's, or a
+        child's age (other_person)."""
+        holder = self._holder(doc, span, mentions, clauses)
+        if holder is None:
+            return
+        if holder.kind == "caller":
+            # the extractor sets these aside once the caller is known not to be the person
+            span._.set("spoa_caller_own" if holder.inside else "spoa_caller_near", True)
+            return
+        if span.label_.startswith("age.") and holder.kind == "relation" and holder.who in self.children \
+                and any(t.text.isdigit() and int(t.text) < 18 for t in span):
+            # "my 12 year old niece", "the step-son is 9": a child of the household, and the
+            # contact (adult health and social care) is about an adult
+            span._.set("spoa_other_person", True)
+            return
+        for care in cares:
+            carer, cared = care.carer, care.cared
+            if carer is None or carer.kind == "caller":
+                continue
+            if holder.kind == "relation" and holder.who == carer.who and carer.kind == "relation":
+                span._.set("spoa_other_person", True)  # "dad is 79", dad being the carer
+            elif (holder.kind == "pronoun" and holder.gender and holder.gender == carer.gender
+                  and cared is not None and cared.gender and cared.gender != carer.gender):
+                span._.set("spoa_other_person", True)  # "he is 79" where he cares for her
 
     def _negation_nearby(self, doc: Doc, span: Span) -> bool:
         window = doc[max(0, span.start - self.negation_window):span.start]

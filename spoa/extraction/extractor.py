@@ -18,6 +18,7 @@ import negspacy.negation  # noqa: F401  registers the "negex" factory
 import spoa.extraction.components  # noqa: F401  registers our spaCy factories
 from spoa.extraction.components import FACT_SPANS, NEGATED, SUBJECT
 from spoa.extraction.patterns_file import CONTEXTS, PATTERNS_DIR, Pattern, fact_schemas, load_context
+from spoa.vocabulary import EMERGENCY_SCREEN
 
 MAX_TEXT_CHARS = 20000  # call notes can run long
 # negspacy's scope search grows with the square of a text's length, so long text is read in
@@ -140,11 +141,14 @@ class Extractor:
         self._lock = threading.Lock()
 
     def extract(self, text: str, known: dict[str, Any] | None = None) -> dict[str, Any]:
-        """{"facts": {fact: value}, "evidence": [...], "ignored": [...]} for one message.
+        """{"facts": {fact: value}, "evidence": [...], "ignored": [...], "partial": [...]} for one
+        message. `partial` names the list facts in `facts` (heard in passing: at least these items).
 
         `evidence` lists each phrase that set a fact (fact, value, text, start, end, rule,
         negated); `ignored` lists phrases set aside, with the reason (hypothetical,
-        historical, uncertain, other_person, deceased, negated, or an unmet requirement).
+        historical, uncertain, other_person, deceased, negated, about_caller, or an unmet
+        requirement). Facts are about the person the contact is about: where the caller is
+        someone else, the caller's own age, injury or feelings are set aside (about_caller).
         `known` is what the conversation already holds: some phrases only count in context
         ("just a bruise" is a fall injury where a fall is known), and it is never changed.
         """
@@ -187,10 +191,17 @@ class Extractor:
             if reasons:
                 ignored.append({**base, "facts": sorted(pattern.sets), "reasons": reasons})
                 continue
+            whose = next((c for c in ("caller_own", "caller_near") if c in contexts), None)
             for fact, value in self._values(doc, span, pattern, negated).items():
-                found.append({"fact": fact, **base, "value": value, "negated": negated})
+                found.append({"fact": fact, **base, "value": value, "negated": negated, "whose": whose})
 
     def _finish(self, found: list[dict], ignored: list[dict], known: dict[str, Any]) -> dict[str, Any]:
+        facts, _ = self._resolve([dict(item) for item in found])
+        # who is calling, as the conversation knows it or this text says ("my mum" outranks
+        # "I'm 79", as in _resolve)
+        callers = [c for c in (facts.get("caller"), known.get("caller")) if c]
+        caller = min(callers, key=CALLER_PRIORITY.index) if callers else None
+        found = self._drop_callers_own(found, ignored, caller)
         facts, _ = self._resolve([dict(item) for item in found])
         # "she isn't hurt" is a fall injury only where there was a fall, and so on
         kept = []
@@ -202,7 +213,35 @@ class Extractor:
                 ignored.append({key: item[key] for key in ("text", "start", "end", "rule")}
                                | {"facts": [item["fact"]], "reasons": ["requires " + ", ".join(requires)]})
         facts, evidence = self._resolve(kept)
-        return {"facts": facts, "evidence": evidence, "ignored": ignored}
+        # every fact here was heard in free text; a list heard in passing holds at least these
+        # items (PROTOCOL 1.1 §2): the dialogue core marks it partial unless the text answered
+        # that list's own question
+        partial = sorted(fact for fact in facts if self._is_array(fact))
+        return {"facts": facts, "evidence": evidence, "ignored": ignored, "partial": partial}
+
+    def _drop_callers_own(self, found: list[dict], ignored: list[dict], caller: str | None) -> list[dict]:
+        """Where the caller is not the person, the caller's own age, injury or feelings ("I'm 79
+        and I hurt my back lifting him") are not the person's facts. A red flag goes only when
+        its own phrase names the caller: "I can't stop the bleeding" is about the person.
+        (A carer ringing about their own needs has their carer_* facts, which stay.)"""
+        if caller in (None, "self"):
+            return found
+        kept = []
+        for item in found:
+            pattern = self.patterns[item["rule"]]
+            whose = item["whose"]
+            red_flag = any(fact in EMERGENCY_SCREEN for fact in pattern.sets)
+            # where the person is (the place answer) is left to the gazetteer's resolver
+            attributed = pattern.person_scoped and pattern.value_from != "place"
+            # a professional's "I" is about their work ("I'm the manager of a care home"), so
+            # only phrases naming them ("I'm 45") are theirs
+            near = whose == "caller_near" and not red_flag and caller != "professional"
+            if attributed and (whose == "caller_own" or near):
+                ignored.append({key: item[key] for key in ("text", "start", "end", "rule")}
+                               | {"facts": [item["fact"]], "reasons": ["about_caller"]})
+            else:
+                kept.append(item)
+        return kept
 
     def _values(self, doc: Doc, span: Span, pattern: Pattern, negated: bool) -> dict[str, Any]:
         if negated:

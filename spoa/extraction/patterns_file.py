@@ -33,7 +33,10 @@ import yaml
 
 PATTERNS_DIR = Path(__file__).parent / "patterns"
 SCHEMA_PATH = Path(__file__).parents[1] / "schemas" / "contact.schema.json"
-CONTEXTS = ("hypothetical", "asking", "historical", "uncertain", "other_person", "deceased")
+# caller_own: the phrase names the caller ("I'm 79", "hurt my back"); caller_near: the nearest
+# person before it is the caller. The extractor sets these aside when the caller is not the person.
+CONTEXTS = ("hypothetical", "asking", "historical", "uncertain", "other_person", "deceased",
+            "caller_own", "caller_near")
 DEFAULT_DROP = frozenset({"hypothetical", "asking", "historical", "uncertain", "other_person"})
 PATTERN_KEYS = {
     "id", "set", "phrases", "tokens", "negation", "when_negated", "keep_in", "drop_in",

@@ -72,7 +72,8 @@ def _outcome(outcome: contacts.Outcome, now) -> dict:  # noqa: ANN001
 @api_auth()
 def extract():
     """Facts, in the contract's ids, found in free text by the rule-based extractor:
-    {"text": ...} -> {"facts": {...}, "evidence": [...]}. Stores nothing: callers propose the
+    {"text": ...} -> {"facts": {...}, "evidence": [...], "partial": [...]} (`partial`: the list
+    facts heard in passing, at least these items). Stores nothing: callers propose the
     facts to a person (console) or add them to a contact themselves (dialogue)."""
     body = _object(json_body(), "The request")
     text = body.get("text")
@@ -87,7 +88,7 @@ def extract():
         result = extractor.extract(text)
     except ExtractionError as error:
         raise ApiError(422, "invalid_text", str(error), field="text") from None
-    return jsonify({"facts": result["facts"], "evidence": result["evidence"]})
+    return jsonify({"facts": result["facts"], "evidence": result["evidence"], "partial": result["partial"]})
 
 
 @bp.get("/health")
