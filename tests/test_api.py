@@ -181,6 +181,7 @@ def test_triage_of_an_invalid_contact_is_a_422(client, service_headers):
 def test_health_names_the_database_and_ruleset(app, client, triage):
     from alembic.script import ScriptDirectory
 
+    # The newest migration's id, whichever area added it last.
     head = ScriptDirectory.from_config(app.extensions["spoa"].store.alembic_config()).get_current_head()
     body = client.get("/api/health").get_json()
     assert body["status"] == "ok" and body["database"] == {"backend": "sqlite", "ok": True, "revision": head}

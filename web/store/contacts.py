@@ -192,8 +192,10 @@ def latest_decision(session: Session, contact_id: str) -> Decision | None:
 
 
 def review(session: Session, contact_id: str, *, action: str, actor: str, actor_role: str | None, now: datetime,
-           route: str | None = None, pathway: str | None = None, reason: str | None = None) -> Review:
-    """A person confirms the current decision, or overrides its route (a reason is required)."""
+           route: str | None = None, pathway: str | None = None, reason: str | None = None,
+           targets: dict | None = None) -> Review:
+    """A person confirms the current decision, or overrides its route (a reason is required);
+    an overridden referral gets the new route's deadline (`targets`: config.yml response_targets)."""
     if action not in ("confirm", "override"):
         raise ReviewError("action must be confirm or override", field="action", allowed=["confirm", "override"])
     contact = lock_contact(session, contact_id)
@@ -214,11 +216,24 @@ def review(session: Session, contact_id: str, *, action: str, actor: str, actor_
     if action == "override":
         contact.route, contact.pathway, contact.overridden, contact.updated_at = route, pathway, True, now
         worklist.sync(session, contact, decision.decision, decision_id=decision.id, now=now,
-                      route=route, pathway=pathway)
+                      route=route, pathway=pathway, targets=targets)
     audit.append(session, actor=actor, actor_role=actor_role, action=f"contact.{action}", target=contact.id,
                  details={"decision": decision.id, "from_route": decision.route, "to_route": route}, at=now)
     session.flush()
     return row
+
+
+def redecide(session: Session, triage: Triage, contact_id: str, *, actor: str, actor_role: str | None,
+             now: datetime) -> Outcome:
+    """Decide the contact again on its current facts (a supervisor, after a referral was
+    returned): a new decision row, and the referral comes back to the worklist if it still refers."""
+    contact = lock_contact(session, contact_id)
+    facts = current_facts(session, contact.id)
+    decision = triage.decide(engine_contact(contact, facts), now)
+    outcome = _record_decision(session, contact, decision, facts, now)
+    audit.append(session, actor=actor, actor_role=actor_role, action="contact.redecide", target=contact.id,
+                 details={"decision": outcome.decision_id, "route": decision["route"]}, at=now)
+    return outcome
 
 
 def close_contact(session: Session, contact_id: str, *, now: datetime) -> Contact:

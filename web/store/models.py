@@ -190,6 +190,10 @@ class WorklistItem(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     resolved_at: Mapped[datetime | None]
     resolution_reason: Mapped[str | None] = mapped_column(Text)
+    # Accepting makes the item the duty worker's own; completing it records the outcome (0005).
+    assigned_to: Mapped[str | None] = mapped_column(String(64), index=True)
+    completed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
 
 
 class ConsoleCall(Base):
@@ -205,6 +209,37 @@ class ConsoleCall(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # "ended_early": the call dropped before triage finished (closed with what was known).
+    close_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class PersonDetails(Base):
+    """The person a contact is about and how to reach them (spoa/person.py checks each field).
+
+    Kept apart from the triage facts: the engine never reads them, only the roles that act on
+    a referral see them, and `spoa erase` (or the retention setting) replaces them with a
+    pseudonym (`erased_at` set, `details` emptied)."""
+
+    __tablename__ = "person_details"
+
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), primary_key=True)
+    details: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64))
+    erased_at: Mapped[datetime | None]
+    pseudonym: Mapped[str | None] = mapped_column(String(40))
+
+
+class ContactWords(Base):
+    """What the person said in their own words (a chat message), for the duty worker."""
+
+    __tablename__ = "contact_words"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
 
 
 class AuditEntry(Base):
