@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup system-deps assets bench bench-api bench-console clean rasa-setup rasa-train evaluate evaluate-extraction
+.PHONY: safety run test setup system-deps assets bench bench-api bench-console clean rasa-setup rasa-train evaluate evaluate-extraction
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PY311) -m venv $(VENV)
@@ -45,6 +45,14 @@ rasa-train: rasa-setup
 
 test: setup system-deps rasa-train
 	$(BIN)/python -m pytest -q
+
+# The clinical safety case (DCB0129): the whole suite with JUnit output, then the report from
+# docs/safety/hazards.yml and that run (reports/safety/safety-case.md and .html). The report is
+# written even when tests fail (it shows them); the target then fails with the tests.
+safety: setup system-deps rasa-train
+	@mkdir -p reports
+	$(BIN)/python -m pytest -q --junitxml=reports/junit.xml; status=$$?; \
+		$(BIN)/spoa safety report --junit reports/junit.xml --out reports/safety && exit $$status
 
 # The web app, the Rasa server and the action server together (Procfile, honcho). The app
 # and the action server share a service token: yours from the environment, or a fresh one.

@@ -144,6 +144,52 @@ def questions(ctx: click.Context, audience: str) -> None:
                    + (f"\n    options: {options}" if options else ""))
 
 
+@main.group()
+def safety() -> None:
+    """The clinical safety case (DCB0129): hazard log checks and the safety case report."""
+
+
+HAZARD_LOG = ROOT / "docs" / "safety" / "hazards.yml"
+
+
+@safety.command("check")
+@click.option("--log", "log_path", default=str(HAZARD_LOG), show_default=True, type=click.Path(exists=True))
+def safety_check(log_path: str) -> None:
+    """Check the hazard log and its ties to the tests; exit 1 listing every gap."""
+    from spoa.safety import coverage, hazard_log
+
+    log = hazard_log.load(log_path)
+    found = hazard_log.problems(log) + [str(gap) for gap in coverage.gaps(log, coverage.collect(ROOT / "tests", ROOT))]
+    for problem in found:
+        click.echo(problem)
+    if found:
+        sys.exit(1)
+    click.echo(f"hazard log consistent: {len(log.hazards)} hazards, every closed hazard's controls verified by tests")
+
+
+@safety.command("report")
+@click.option("--log", "log_path", default=str(HAZARD_LOG), show_default=True, type=click.Path(exists=True))
+@click.option("--junit", "junit_path", default=str(ROOT / "reports" / "junit.xml"), show_default=True,
+              type=click.Path(exists=True), help="The JUnit XML of the test run (pytest --junitxml).")
+@click.option("--out", "out_dir", default=str(ROOT / "reports" / "safety"), show_default=True,
+              help="Folder for safety-case.md and safety-case.html.")
+def safety_report(log_path: str, junit_path: str, out_dir: str) -> None:
+    """Write the safety case report (Markdown and HTML) from the hazard log and a test run."""
+    from spoa.safety import hazard_log, report
+
+    log = hazard_log.load(log_path)
+    results = report.read_junit(junit_path)
+    markdown, html = report.render(log, results, junit=junit_path, made=datetime.now(timezone.utc))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "safety-case.md").write_text(markdown, encoding="utf-8")
+    (out / "safety-case.html").write_text(html, encoding="utf-8")
+    rows = report.summarise(log, results)
+    failing = sum(1 for row in rows if row.failing)
+    click.echo(f"wrote {out / 'safety-case.md'} and {out / 'safety-case.html'}: {len(rows)} hazards, "
+               f"{failing} with tests not passing")
+
+
 def _mount_web_commands() -> None:
     try:
         from web.cli import register

@@ -1,6 +1,8 @@
 """The JSON API: every endpoint, each kind of bad input, and never a 500."""
 from __future__ import annotations
 
+import pytest
+
 import json
 import logging
 
@@ -236,6 +238,7 @@ def test_call_back_for_an_unknown_contact_is_a_404(client, service_headers):
     assert _post(client, "/api/contacts/SPA-0000-0000/callback", {}, service_headers).status_code == 404
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_call_handler_confirms_and_supervisor_overrides_with_a_reason(app, client, service_headers, client_as,
                                                                       staff_json):
     contact_id = _post(client, "/api/contacts", FALL, service_headers).get_json()["id"]
@@ -278,6 +281,7 @@ def test_duty_worker_accepts_once_and_returns_only_with_a_reason(client, service
     assert _post(duty, "/api/worklist/999/accept", {}, staff_json(duty)).status_code == 404
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_call_handler_cannot_read_the_worklist(client_as):
     assert client_as("call_handler").get("/api/worklist").status_code == 403
 
@@ -300,6 +304,7 @@ def test_supervisor_verifies_the_audit_log_over_the_api(client_as):
 
 # -- no personal data in logs; never a 500 --------------------------------------------------------
 
+@pytest.mark.hazard("HAZ-013")
 def test_logs_name_the_contact_and_route_but_no_facts(client, service_headers, caplog):
     secret = "my neighbour Mrs Example at 1 Fictional Road"
     caplog.set_level(logging.DEBUG)

@@ -58,6 +58,7 @@ def test_each_row_holds_the_previous_row_s_hash(store):
     assert [row.prev_hash for row in rows[1:]] == [row.hash for row in rows[:-1]]
 
 
+@pytest.mark.hazard("HAZ-014")
 def test_the_database_refuses_to_change_an_audit_row(store):
     _log(store, 2)
     with pytest.raises(DBAPIError, match="append-only"):
@@ -203,6 +204,7 @@ def _rechain_from(store, first_id: int, link) -> None:
 
 @pytest.mark.parametrize("forger_link", [audit.chain_hash, lambda prev, content: audit.chain_mac(b"guess", prev, content)],
                          ids=["unkeyed", "wrong-key"])
+@pytest.mark.hazard("HAZ-014")
 def test_a_forger_who_recomputes_every_hash_and_the_head_is_still_named(store, forger_link):
     _log(store, 6)
     _drop_audit_triggers(store)
@@ -222,6 +224,7 @@ def test_the_chain_is_keyed_so_the_same_rows_fail_under_another_key(store):
     assert not result.ok and result.first_broken_id == 1
 
 
+@pytest.mark.hazard("HAZ-014")
 def test_a_decision_changed_in_the_database_is_named(store, triage):
     contact_id = _decided_contact(store, triage, fallen=True, on_floor_cannot_get_up=True, age=84)
     assert _verify(store).ok
@@ -232,6 +235,7 @@ def test_a_decision_changed_in_the_database_is_named(store, triage):
     assert not result.ok and result.broken_record.startswith("decisions#") and "changed" in result.reason
 
 
+@pytest.mark.hazard("HAZ-014")
 def test_a_changed_fact_whose_seal_and_chain_were_forged_is_named_at_its_seal(store, triage):
     contact_id = _decided_contact(store, triage, fallen=True, age=84)
     _drop_triggers(store, "fact_events")
@@ -253,6 +257,7 @@ def test_a_changed_fact_whose_seal_and_chain_were_forged_is_named_at_its_seal(st
     assert not result.ok and result.first_broken_id == seal_row.id
 
 
+@pytest.mark.hazard("HAZ-014")
 def test_a_record_inserted_behind_the_service_s_back_has_no_seal(store, triage):
     contact_id = _decided_contact(store, triage, lonely_or_isolated=True)
     with store.engine.begin() as connection:
@@ -263,6 +268,7 @@ def test_a_record_inserted_behind_the_service_s_back_has_no_seal(store, triage):
     assert not result.ok and result.broken_record.startswith("fact_events#") and "no seal" in result.reason
 
 
+@pytest.mark.hazard("HAZ-014")
 def test_a_removed_review_is_named_by_its_seal(store, triage):
     from web.store import contacts
 
@@ -276,6 +282,7 @@ def test_a_removed_review_is_named_by_its_seal(store, triage):
     assert not result.ok and result.broken_record.startswith("reviews#") and "removed" in result.reason
 
 
+@pytest.mark.hazard("HAZ-014")
 def test_a_tail_cut_with_the_head_row_rewritten_is_caught_by_the_head_file(store):
     _log(store, 5)
     _drop_audit_triggers(store)
@@ -288,6 +295,7 @@ def test_a_tail_cut_with_the_head_row_rewritten_is_caught_by_the_head_file(store
     assert not result.ok and result.first_broken_id == 4 and "head file" in result.reason
 
 
+@pytest.mark.hazard("HAZ-014")
 def test_each_commit_copies_the_head_outside_the_database_and_a_rollback_does_not(store, tmp_path):
     _log(store, 2)
     anchors = audit.read_anchors(tmp_path / "audit-head.log")

@@ -13,6 +13,7 @@ from web.store import audit
 from web.store.models import AuditEntry, User
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_password_is_stored_as_an_argon2id_hash(app, make_user):
     username = make_user("supervisor")
     with app.extensions["spoa"].store.session() as db:
@@ -85,6 +86,7 @@ def test_call_handler_cannot_verify_the_audit_log_through_the_api(client_as):
     assert client_as("call_handler").get("/api/audit/verify").status_code == 403
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_anonymous_visitor_is_sent_to_login(client):
     response = client.get("/audit/")
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]

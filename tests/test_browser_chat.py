@@ -105,6 +105,7 @@ def answer_form(page, knows: dict) -> str:
     return question_id
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_fall_with_long_lie_goes_to_rapid_response_in_the_fallback_form_with_rasa_stopped(chat):
     page = chat
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -148,6 +149,7 @@ def tab_to(page, element_id: str, limit: int = 20) -> None:
     raise AssertionError(f"#{element_id} can't be reached with the Tab key (focus is on #{focused(page)})")
 
 
+@pytest.mark.hazard("HAZ-017")
 def test_chest_pain_ticked_shows_the_999_panel_at_once_with_the_keyboard_only(chat):
     page = chat
     say(page, "My husband isn't well")
@@ -192,6 +194,7 @@ def test_collapse_in_the_first_words_shows_the_999_panel_without_a_question(chat
     assert page.get_attribute("#chat", "data-outcome") == "emergency"
 
 
+@pytest.mark.hazard("HAZ-017")
 def test_chat_page_has_no_serious_accessibility_violations(chat):
     page = chat
     assert serious_accessibility_problems(page) == []  # the empty chat

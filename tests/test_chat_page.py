@@ -156,6 +156,7 @@ def test_chat_message_without_the_csrf_token_is_refused_as_json(chat):
 
 # -- Rasa unreachable: the guided form --------------------------------------------------------
 
+@pytest.mark.hazard("HAZ-007")
 def test_rasa_unreachable_answers_fallback_with_the_facts_of_the_first_message_kept(chat, chat_app):
     client, headers = chat
     reply = client.post("/chat/api/message", headers=headers,
@@ -202,6 +203,7 @@ def test_chest_pain_ticked_in_the_fallback_form_gives_999_at_once(chat):
     assert data["outcome"]["reference"] == first["contact_id"]
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_red_flag_in_the_first_words_gives_999_without_questions(chat):
     client, headers = chat
     data = client.post("/chat/api/message", headers=headers,
@@ -337,6 +339,7 @@ def test_rasa_outcome_becomes_the_outcome_panel_without_repeating_its_lines(rela
     assert outcome["advice"] == ["If things get worse, call NHS 111."] and outcome["emergency"] is False
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_rasa_too_slow_to_answer_sends_the_page_to_the_form(rasa, tmp_path, clock):
     app = make_app(chat_settings(SPOA_CLOCK=clock, RASA_URL=rasa.url, RASA_READ_TIMEOUT=0.3), chat_triage(), tmp_path)
     client = app.test_client()

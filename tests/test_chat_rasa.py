@@ -173,6 +173,7 @@ def test_fall_with_suspected_broken_hip_is_told_to_call_999(stack):
     assert any("999" in line for line in outcome["summary"])
 
 
+@pytest.mark.hazard("HAZ-001")
 @pytest.mark.rasa
 def test_chest_pain_is_told_to_call_999_at_once(stack):
     outcome, chat = converse(stack, "I'm 70 and I've got chest pain going down my left arm.",

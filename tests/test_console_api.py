@@ -120,6 +120,7 @@ def test_closing_gives_a_reference_read_back_and_a_worklist_item(handler, app):
     assert late.status_code == 409
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_a_referral_reaches_the_worklist_only_when_the_handler_confirms_it(handler, app):
     """Mid-call the decision still moves with each answer: the duty worker sees the referral
     once the call handler has confirmed it at the end of the call, not before."""
@@ -166,6 +167,7 @@ def test_none_of_these_from_a_stale_screen_does_not_clear_a_red_flag(handler):
     assert after["view"]["route"] == "emergency"
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_self_care_close_is_refused_while_the_emergency_screen_is_unanswered(handler):
     state = start(handler)
     response = post(handler, f"{API}/{state['contact']['id']}/close", {"action": "confirm"})
@@ -206,6 +208,7 @@ def test_override_with_a_reason_closes_with_the_new_route(handler, app):
 
 # -- nothing lost --------------------------------------------------------------------------------
 
+@pytest.mark.hazard("HAZ-005")
 def test_every_answer_is_saved_as_given_and_a_reload_resumes(handler, app):
     state = answer_until(handler, start(handler), FALL_CALL, stop="fallen")
     reloaded = handler.get(f"{API}/{state['contact']['id']}").get_json()
@@ -346,6 +349,7 @@ def test_supervisor_may_view_but_not_take_calls(client_as, staff_json, handler, 
     assert supervisor.post(API, json={"channel": "phone"}, headers=staff_json(supervisor)).status_code == 403
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_a_handler_cannot_answer_another_handlers_call(client_as, staff_json, handler):
     state = start(handler)
     other = client_as("call_handler")

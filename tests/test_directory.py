@@ -44,6 +44,7 @@ def test_every_locality_has_a_service_for_every_need(config, directory):
     assert gaps == []
 
 
+@pytest.mark.hazard("HAZ-016")
 def test_the_sample_is_clearly_labelled_as_fictional(directory):
     data = json.loads(SAMPLE.read_text())
     assert data["sample"] is True and "SAMPLE DATA" in data["note"] and "fictional" in data["note"]
@@ -53,6 +54,7 @@ def test_the_sample_is_clearly_labelled_as_fictional(directory):
         assert "example.org" in service.url
 
 
+@pytest.mark.hazard("HAZ-016")
 def test_the_directory_keeps_its_source_for_the_ruleset_fingerprint(directory):
     assert directory.source_bytes == SAMPLE.read_bytes()
 
@@ -72,6 +74,7 @@ def test_the_committed_sample_is_what_the_script_makes(config):
 
 # --- matching -----------------------------------------------------------------------------------
 
+@pytest.mark.hazard("HAZ-008")
 def test_lonely_person_in_dartford_is_offered_befriending_there(directory):
     services = directory.match("dartford_gravesham_swanley", ["befriending"])
     assert services and all(s["locality"] == "dartford_gravesham_swanley" for s in services)
@@ -157,6 +160,7 @@ COUNCIL_ORUK_PAGE = {
 }
 
 
+@pytest.mark.hazard("HAZ-016")
 def test_a_council_oruk_page_is_imported(config):
     directory = import_oruk(COUNCIL_ORUK_PAGE, config)
     assert [s.id for s in directory.services] == ["svc-101", "svc-102", "svc-103"]

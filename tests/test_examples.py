@@ -18,6 +18,7 @@ def test_the_shared_examples_are_all_here():
     assert len(EXAMPLES) >= 13, "tests/protocol_examples should hold the shared protocol examples (13 in 1.1)"
 
 
+@pytest.mark.hazard("HAZ-003")
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_gets_its_expected_decision(path):
     example = load_example(path)

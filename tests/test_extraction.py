@@ -176,6 +176,7 @@ def test_what_to_do_if_he_collapses_is_not_unresponsive(extractor):
 
 # --- other person pairs -----------------------------------------------------------------------
 
+@pytest.mark.hazard("HAZ-002")
 def test_neighbours_husbands_collapse_is_not_about_the_caller_subject(extractor):
     facts = facts_of(extractor, "I'm ringing about my mum. My neighbour's husband collapsed earlier")
     assert "unresponsive" not in facts
@@ -256,6 +257,7 @@ RED_FLAGS = [
 ]
 
 
+@pytest.mark.hazard("HAZ-002")
 @pytest.mark.parametrize("text,fact", RED_FLAGS)
 def test_red_flag_phrasings_are_caught(extractor, text, fact):
     assert facts_of(extractor, text).get(fact) is True
@@ -348,6 +350,7 @@ def test_a_place_that_is_also_a_word_needs_its_capital(extractor):
     "his face was drooping after his stroke last year",
     "she took two paracetamol for her headache",
 ])
+@pytest.mark.hazard("HAZ-002")
 def test_everyday_sentences_raise_no_red_flag(extractor, text):
     facts = facts_of(extractor, text)
     assert not [fact for fact, _ in RED_FLAGS if facts.get(fact) is True]

@@ -83,6 +83,7 @@ def test_emergency_screen_is_one_checklist_question(flows):
     assert question.options[-2]["label"] == "None of these"
 
 
+@pytest.mark.hazard("HAZ-002")
 def test_emergency_screen_asks_only_the_red_flags_still_unknown(flows):
     question = next_question(flows, ["chest_pain", "immediate_danger", "age"], {}, "call_handler")
     assert question.facts == ["chest_pain", "immediate_danger"]
@@ -159,6 +160,7 @@ def test_urgent_community_response_needs_are_one_checklist(flows):
 
 # --- asking in order --------------------------------------------------------------------------
 
+@pytest.mark.hazard("HAZ-002")
 def test_the_engines_missing_order_decides_the_next_question(flows):
     assert next_question(flows, ["age", "chest_pain"], {}, "resident").id == "age"
     assert next_question(flows, ["chest_pain", "age"], {}, "resident").id == "emergency_screen"

@@ -67,6 +67,7 @@ def in_parallel(work, times: int) -> list:
 
 # -- the database refuses a second contact for one conversation --------------------------------
 
+@pytest.mark.hazard("HAZ-006")
 def test_a_second_contact_for_the_same_conversation_is_refused_by_the_database(store, triage, clock):
     def create(db):
         return contacts.create_contact(db, triage, {"channel": "web_chat", "facts": {}}, now=clock(),
@@ -103,6 +104,7 @@ def test_a_turn_in_another_conversation_starts_another_contact(any_app, service_
     assert count(any_app, Contact) == 2
 
 
+@pytest.mark.hazard("HAZ-006")
 def test_racing_first_turns_of_one_conversation_make_one_contact(any_app, service_headers):
     results = in_parallel(lambda: turn(any_app.test_client(), service_headers, "web-racing")["contact_id"], 6)
     assert all(isinstance(result, str) for result in results), results
@@ -118,6 +120,7 @@ def test_conversation_id_longer_than_the_column_is_a_422(app, client, service_he
 
 # -- the chat page: the form continues what Rasa's actions stored --------------------------------
 
+@pytest.mark.hazard("HAZ-006")
 def test_form_after_rasa_timed_out_continues_the_contact_the_actions_stored(tmp_path, clock, service_headers):
     """Rasa's actions stored the contact, then Rasa answered too late: the page's fallback
     form must carry on with that contact, not store a second one (what issue 9 saw)."""
@@ -148,6 +151,7 @@ def post_contact(client, headers, key=None, facts=FALL_WITH_LONG_LIE):
     return client.post("/api/contacts", json={"channel": "phone", "facts": facts}, headers={**headers, **extra})
 
 
+@pytest.mark.hazard("HAZ-006")
 def test_a_retried_create_with_the_same_key_answers_with_the_first_contact(any_app, service_headers):
     client, key = any_app.test_client(), str(uuid.uuid4())
     first, retry = post_contact(client, service_headers, key), post_contact(client, service_headers, key)
@@ -195,6 +199,7 @@ def test_unusable_idempotency_key_is_a_422(app, client, service_headers, key):
 
 # -- Idempotency-Key on the console's "start a call" --------------------------------------------
 
+@pytest.mark.hazard("HAZ-006")
 def test_a_double_clicked_start_call_is_one_call(app, client_as, staff_json):
     handler = client_as("call_handler")
     headers = {**staff_json(handler), "Idempotency-Key": str(uuid.uuid4())}

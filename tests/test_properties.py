@@ -6,6 +6,8 @@ input, so only validated facts reach the engine.
 """
 from __future__ import annotations
 
+import pytest
+
 from concurrent.futures import ThreadPoolExecutor
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -77,6 +79,7 @@ def test_the_same_contact_always_gets_the_same_decision(data):
     assert decide_data(data) == decide_data(data)
 
 
+@pytest.mark.hazard("HAZ-001")
 @SETTINGS
 @given(contacts(), st.sampled_from(EMERGENCY_SCREEN))
 def test_setting_any_emergency_red_flag_never_lowers_the_route_and_gives_emergency(data, flag):

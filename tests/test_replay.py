@@ -33,6 +33,7 @@ def candidate_without_loneliness_rule(tmp_path):
     return folder
 
 
+@pytest.mark.hazard("HAZ-015")
 def test_replay_with_the_current_rules_changes_nothing(store, triage):
     _create(store, triage, screen_clear(age=80, locality="swale", lonely_or_isolated=True), T0)
     _create(store, triage, screen_clear(age=80, locality="swale", fallen=True, fall_injury="none"), T0)
@@ -41,6 +42,7 @@ def test_replay_with_the_current_rules_changes_nothing(store, triage):
     assert report.total == 2 and report.changed == [] and report.ruleset_version == triage.ruleset.version
 
 
+@pytest.mark.hazard("HAZ-015")
 def test_retiring_the_loneliness_rule_moves_lonely_contacts_to_self_care(store, triage,
                                                                        candidate_without_loneliness_rule):
     lonely = _create(store, triage, screen_clear(age=80, locality="swale", lonely_or_isolated=True), T0)

@@ -16,6 +16,7 @@ def assert_ambulance_now(decision):
     assert decision["status"] == "complete" and decision["missing"] == []
 
 
+@pytest.mark.hazard("HAZ-001")
 @covers("EMERG-1", positive=True)
 @pytest.mark.parametrize("flag", LIFE_THREATENING)
 def test_life_threatening_presentation_is_999_ambulance(flag):

@@ -17,6 +17,7 @@ def test_fall_with_injury_unknown_is_rapid_response_never_lower():
     assert "fall_injury" in decision["missing"]
 
 
+@pytest.mark.hazard("HAZ-018")
 def test_suicidal_thoughts_with_the_plan_unknown_are_treated_as_mh1_four_hours():
     decision = decide(suicidal_thoughts=True, suicide_plan_or_intent=None)
     assert (decision["pathway"], decision["response_target"]) == ("mental_health_crisis", "PT4H")
@@ -54,6 +55,7 @@ def test_first_message_about_loneliness_is_incomplete_and_asks_the_emergency_scr
     assert decision["missing"][:len(EMERGENCY_SCREEN)] == list(EMERGENCY_SCREEN)
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_nothing_known_is_self_care_but_incomplete_and_the_screen_leads():
     decision = decide(screen=False, base=False)
     assert (decision["route"], decision["status"]) == ("self_care", "incomplete")
@@ -106,6 +108,7 @@ def test_unknown_age_does_not_make_a_fall_out_of_scope():
     assert decision["route"] == "rapid_response" and "age" in decision["missing"]
 
 
+@pytest.mark.hazard("HAZ-004")
 def test_unknown_locality_does_not_make_a_fall_out_of_scope():
     decision = decide(locality=None, fallen=True, fall_injury="none")
     assert decision["route"] == "rapid_response" and "locality" in decision["missing"]
@@ -163,6 +166,7 @@ def test_fallen_and_on_the_floor_is_no_contradiction():
     assert decision["review_required"] is False and "FAILSAFE-4A" not in fired(decision)
 
 
+@pytest.mark.hazard("HAZ-018")
 @covers("FAILSAFE-4B", positive=True)
 def test_plan_to_end_life_with_suicidal_thoughts_denied_is_treated_as_mh1_and_reviewed():
     decision = decide(suicidal_thoughts=False, suicide_plan_or_intent=True)

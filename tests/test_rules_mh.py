@@ -14,6 +14,7 @@ def assert_mental_health_lines(decision):
         assert line in text, f"MH decisions carry the 24/7 lines: {line!r} missing"
 
 
+@pytest.mark.hazard("HAZ-018")
 @covers("MH-1", positive=True)
 def test_suicidal_with_a_plan_goes_to_the_crisis_team_within_4_hours():
     decision = decide(suicidal_thoughts=True, suicide_plan_or_intent=True)

@@ -61,6 +61,7 @@ def test_fired_carries_id_version_and_source_of_each_rule():
     assert {entry["rule"]: entry["matched"] for entry in decision["fired"]}["UCR-0"] == {"fallen": True, "fall_injury": "none"}
 
 
+@pytest.mark.hazard("HAZ-015")
 def test_decision_names_the_ruleset_version_that_made_it():
     assert decide()["ruleset_version"] == get_triage().ruleset.version
 

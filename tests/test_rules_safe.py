@@ -113,6 +113,7 @@ def test_person_who_agrees_to_the_referral_is_referred_with_consent():
     assert "SAFE-5E" in fired(decision)
 
 
+@pytest.mark.hazard("HAZ-009")
 @covers("SAFE-9", positive=True)
 @covers("SAFE-5E", positive=False)
 def test_consent_not_yet_asked_does_not_stop_the_referral():
@@ -122,6 +123,7 @@ def test_consent_not_yet_asked_does_not_stop_the_referral():
     assert "consent_to_safeguarding_referral" in decision["missing"]
 
 
+@pytest.mark.hazard("HAZ-009")
 @covers("SAFE-5F", positive=True)
 @covers("SAFE-9", positive=False)
 @covers("SAFE-6", positive=False)
@@ -134,6 +136,7 @@ def test_person_who_refuses_a_referral_drops_to_a_recorded_concern_and_is_told_h
     assert any("does not want a safeguarding referral" in line for line in decision["advice"])
 
 
+@pytest.mark.hazard("HAZ-009")
 @covers("SAFE-5A", positive=True)
 @covers("SAFE-5F", positive=False)
 def test_refusal_by_a_person_who_may_lack_capacity_does_not_stop_the_referral():
@@ -148,6 +151,7 @@ def test_person_with_capacity_has_no_lacks_capacity_basis():
     assert decision["safeguarding"]["consent_basis"] == "consent" and "SAFE-5A" not in fired(decision)
 
 
+@pytest.mark.hazard("HAZ-009")
 @covers("SAFE-5B", positive=True)
 @covers("SAFE-5F", positive=False)
 def test_refusal_when_others_are_at_risk_does_not_stop_the_referral():

@@ -5,6 +5,8 @@ otherwise, and asserts the decision a person would act on.
 """
 from __future__ import annotations
 
+import pytest
+
 from engine_helpers import covers, decide, fired
 
 
@@ -78,6 +80,7 @@ def test_person_in_leeds_is_signposted_to_their_own_area():
     assert any("Kent only" in line for line in decision["advice"])
 
 
+@pytest.mark.hazard("HAZ-008")
 @covers("SCOPE-4", positive=True)
 @covers("SCOPE-2", positive=False)
 def test_person_in_ramsgate_is_in_the_thanet_locality_and_served():
@@ -101,6 +104,7 @@ def test_unknown_age_is_served_and_the_age_is_still_asked():
     assert "age" in decision["missing"]
 
 
+@pytest.mark.hazard("HAZ-004")
 @covers("SCOPE-4", positive=True)
 def test_unknown_locality_is_served_and_the_locality_is_still_asked():
     decision = decide(locality=None, fallen=True, fall_injury="none")

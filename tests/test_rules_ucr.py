@@ -149,12 +149,14 @@ def test_fall_with_two_long_term_conditions_goes_to_rapid_response_with_mdt_also
 
 # --- out of hours ----------------------------------------------------------------------------
 
+@pytest.mark.hazard("HAZ-010")
 def test_fall_at_9pm_london_time_stays_rapid_response_and_names_the_out_of_hours_service():
     decision = decide(fallen=True, fall_injury="none", received_at=OUT_OF_HOURS)
     assert_ucr(decision)
     assert any(OUT_OF_HOURS_WORDS in line for line in decision["advice"])
 
 
+@pytest.mark.hazard("HAZ-010")
 def test_fall_at_10am_london_time_has_no_out_of_hours_advice():
     decision = decide(fallen=True, fall_injury="none", received_at=IN_HOURS)
     assert_ucr(decision)
@@ -172,6 +174,7 @@ def test_fall_at_10am_london_time_has_no_out_of_hours_advice():
     ("2026-01-15T20:00:00Z", True),
     ("2026-07-15T20:30:00+02:00", False),  # 20:30 in Paris is 19:30 in London
 ])
+@pytest.mark.hazard("HAZ-010")
 def test_ucr_hours_are_judged_in_london_time_from_received_at(received_at, out_of_hours):
     decision = decide(frailty_decompensation=True, received_at=received_at)
     assert_ucr(decision)

@@ -91,6 +91,7 @@ def test_reference_read_out_with_letters_for_digits_is_understood():
     assert contacts.normalise_reference("SPA7K3QOF2M") == "SPA-7K3Q-0F2M"
 
 
+@pytest.mark.hazard("HAZ-014")
 @pytest.mark.parametrize("table", ["fact_events", "decisions"])
 def test_history_rows_cannot_be_edited_or_deleted(store, triage, table):
     _create(store, triage, screen_clear(**KENT))
@@ -110,6 +111,7 @@ def test_the_database_refuses_an_override_without_a_reason(store, triage):
                                {"c": outcome.contact.id, "at": T0.replace(tzinfo=None)})
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_override_without_a_reason_is_refused_and_with_one_is_recorded(store, triage):
     outcome = _create(store, triage, screen_clear(**KENT, information_topic="pendant alarm"))
     assert outcome.decision["route"] == "self_care"
@@ -144,6 +146,7 @@ def test_information_only_goes_to_nobody_s_worklist(store, triage):
     assert outcome.worklist_item is None and _count(store, WorklistItem) == 0
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_chest_pain_999_advice_needs_no_worklist_item(store, triage):
     outcome = _create(store, triage, {**KENT, "chest_pain": True})
     assert outcome.decision["route"] == "emergency" and outcome.worklist_item is None
@@ -162,6 +165,7 @@ def test_worklist_puts_urgent_safeguarding_then_rapid_response_then_mdt_then_vol
                      lonely_new.contact.id]
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_duty_worker_accepts_a_referral_and_returns_another_with_a_reason(store, triage):
     first = _create(store, triage, screen_clear(**KENT, fallen=True, fall_injury="none"))
     second = _create(store, triage, screen_clear(**KENT, lonely_or_isolated=True))
@@ -188,6 +192,7 @@ def test_new_facts_that_make_it_an_emergency_withdraw_the_open_referral(store, t
         assert worklist.list_items(db) == []
 
 
+@pytest.mark.hazard("HAZ-006")
 def test_a_second_call_back_request_keeps_one_item(store, triage):
     outcome = _create(store, triage, screen_clear(**KENT, information_topic="pendant alarm"))
 
