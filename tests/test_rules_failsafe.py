@@ -66,6 +66,7 @@ def screen_without(fact: str) -> dict:
     return {f: False for f in EMERGENCY_SCREEN if f != fact}
 
 
+@pytest.mark.hazard("HAZ-001")
 @pytest.mark.parametrize("unanswered", EMERGENCY_SCREEN)
 def test_one_emergency_question_not_asked_yet_keeps_the_decision_incomplete_and_asks_it_first(unanswered):
     decision = decide(screen=False, lonely_or_isolated=True, **screen_without(unanswered))
