@@ -38,12 +38,12 @@ class Triage:
         return self._with_locality_id(parse_facts(raw))
 
     def _with_locality_id(self, facts: dict) -> dict:
-        """A known place name ("Ramsgate") becomes its locality id ("thanet")."""
+        """A place as given becomes what the gazetteer makes of it (SCOPE-2, 1.1): "Ramsgate" its
+        locality id ("thanet"), a place recognised as outside its name, and anything else
+        (ambiguous, unresolved, "at home") unknown (null), never out of area."""
         place = facts.get("locality")
-        if place and place not in self.config.localities:
-            locality = self.config.locality_for_place(place)
-            if locality:
-                facts = {**facts, "locality": locality}
+        if isinstance(place, str) and place not in self.config.localities:
+            facts = {**facts, "locality": self.config.resolve_place(place).fact_value}
         return facts
 
     def decide(self, contact: dict, now: datetime) -> dict:
@@ -51,12 +51,15 @@ class Triage:
 
     def load_candidate(self, rules_dir: str | Path) -> Ruleset:
         """Another rule set (for replaying a protocol change before it goes live)."""
-        return load_ruleset(rules_dir, self.config, self.directory, _fingerprint(self.directory))
+        return load_ruleset(rules_dir, self.config, self.directory, _fingerprint(self.directory, self.config))
 
 
-def _fingerprint(directory: Any) -> bytes:
+def _fingerprint(directory: Any, config: Config) -> bytes:
+    """The service directory's and the gazetteer's bytes: both go into the ruleset version
+    (the directory decides the services listed, the gazetteer decides scope)."""
     source = getattr(directory, "source_bytes", None)
-    return hashlib.sha256(source).digest() if source else b""
+    gazetteer = getattr(config.gazetteer, "digest", b"")
+    return (hashlib.sha256(source).digest() if source else b"") + gazetteer
 
 
 def _load_directory(config: Config):
@@ -67,6 +70,6 @@ def build_triage(config_path: str | Path = ROOT / "config.yml", rules_dir: str |
                  flows_dir: str | Path | None = ROOT / "flows") -> Triage:
     config = load_config(config_path)
     directory = _load_directory(config)
-    ruleset = load_ruleset(rules_dir, config, directory, _fingerprint(directory))
+    ruleset = load_ruleset(rules_dir, config, directory, _fingerprint(directory, config))
     flows = load_flows(Path(flows_dir)) if flows_dir else None
     return Triage(config=config, ruleset=ruleset, directory=directory, flows=flows)

@@ -22,6 +22,8 @@ class ConfigError(ValueError):
 class Config:
     data: Mapping[str, Any]
     path: Path | None = None
+    # The gazetteer named by `gazetteer:` (spoa/gazetteer.py), loaded with the config.
+    gazetteer: Any = None
 
     @property
     def localities(self) -> dict[str, dict]:
@@ -35,8 +37,21 @@ class Config:
         entry = self.data["localities"].get(locality_id) if locality_id else None
         return entry["name"] if entry else locality_id
 
+    def resolve_place(self, text: str | None):
+        """What a place answer means (a spoa.gazetteer.Resolution): inside a locality, outside
+        the area, ambiguous or unresolved. A configured locality id stands for itself."""
+        from spoa.gazetteer import INSIDE, UNKNOWN, Resolution
+        if isinstance(text, str) and text.strip() in self.data["localities"]:
+            return Resolution(INSIDE, locality=text.strip(), place=self.locality_name(text.strip()), how="id")
+        if self.gazetteer is None:
+            locality = self.locality_for_place(text)
+            return Resolution(INSIDE, locality=locality, place=text, how="config") if locality else UNKNOWN
+        return self.gazetteer.resolve(text)
+
     def locality_for_place(self, text: str | None) -> str | None:
-        """The configured locality id a place name or locality id refers to, or None.
+        """The configured locality id a place name or locality id refers to, or None, by
+        config.yml's own place names only (the service directory's areas). A person's answer
+        goes through `resolve_place` (the gazetteer) instead.
 
         Whole-word, case-insensitive; the longest place name wins, so "Minster-on-Sea"
         is not read as some other "Minster".
@@ -82,4 +97,9 @@ def config_from_mapping(data: Mapping[str, Any], path: Path | None = None) -> Co
     for locality_id, entry in data["localities"].items():
         if not re.fullmatch(r"[a-z][a-z0-9_]*", locality_id) or "name" not in entry:
             raise ConfigError(f"{path or 'config'}: locality {locality_id!r} needs a snake_case id and a name")
-    return Config(data=data, path=path)
+    gazetteer = None
+    if data.get("gazetteer"):
+        from spoa.gazetteer import load_gazetteer
+        base = path.parent if path else Path.cwd()
+        gazetteer = load_gazetteer((base / data["gazetteer"]).resolve(), data["localities"])
+    return Config(data=data, path=path, gazetteer=gazetteer)

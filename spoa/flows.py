@@ -360,7 +360,7 @@ def answer_to_facts(question: Question, answer: Any, config=None) -> dict[str, A
     An option's console key ("Y", "3", "N", "U") stands for its value.
     boolean: "yes" / "no" / "unknown"; checklist: the ticked fact ids (the rest become false)
     or "none"; multi: the ticked values or "none" (an empty list); choice: the value; number;
-    text (a place is mapped to its locality with `config.locality_for_place`). "unknown" (or
+    text (a place answer is resolved through the gazetteer, `config.resolve_place`). "unknown" (or
     None) gives None for every fact asked: not known, so the caller skips it.
     """
     facts = question.facts
@@ -454,20 +454,15 @@ def _in_range(question: Question, number: int) -> int:
     return number
 
 
-_PLACE_LEAD_IN = re.compile(
-    r"^(?:(?:she|he|they|i|we|my \w+|the person)\s*(?:'s|'m|'re|is|are|am|lives?|lived|living|stays?|staying)?\s*"
-    r"(?:lives?|living|staying|stays)?\s*)?(?:in|at|near|from|around|outside)\s+", re.I)
 
 
-def _place(text: str, config) -> str:
-    """A configured locality id for a known place, else the place name as given (out of area)."""
+def _place(text: str, config) -> str | None:
+    """The locality fact from a place answer, through the gazetteer (SCOPE-2, 1.1): a
+    configured locality id, the place's name when it was recognised as outside the area, or
+    None (asked, not known) when it could not be resolved: never the raw words."""
     if config is None:
-        raise ValueError("a place answer needs the service's config (config.locality_for_place)")
-    text = " ".join(text.split()).strip(" .,!?")
-    locality = config.locality_for_place(text)
-    if locality:
-        return locality
-    return _PLACE_LEAD_IN.sub("", text).strip(" .,!?") or text
+        raise ValueError("a place answer needs the service's config (config.resolve_place)")
+    return config.resolve_place(" ".join(text.split())).fact_value
 
 
 # ---------------------------------------------------------------------------------------

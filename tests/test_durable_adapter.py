@@ -31,7 +31,7 @@ SCENARIOS = [
     {"dementia": True, "abuse_types": ["financial"], "consent_to_safeguarding_referral": False},
     {"abuse_types": ["domestic"]}, {"long_term_conditions": ["copd", "asthma"], "admissions_12m": 3},
     {"lonely_or_isolated": True, "practical_help": ["meals"]}, {"age": 12, "child_at_risk": True},
-    {"locality": "Leeds", "fallen": True}, {"is_unpaid_carer": True}, {"immediate_danger": True},
+    {"locality": "Chatham", "fallen": True}, {"is_unpaid_carer": True}, {"immediate_danger": True},
     {"suicidal_thoughts": False, "suicide_plan_or_intent": True}, {"fallen": False, "on_floor_cannot_get_up": True},
     {"end_of_life": True}, {"outcomes_unable": ["hygiene"]}, {},
 ]

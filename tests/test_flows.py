@@ -338,9 +338,15 @@ def test_a_kent_place_gives_its_locality(flows, config, said, locality):
     assert answer_to_facts(ask(flows, "locality"), said, config) == {"locality": locality}
 
 
-def test_a_place_outside_kent_is_kept_as_given(flows, config):
-    # The engine treats any place that is not a configured locality as out of area.
-    assert parse_answer(ask(flows, "locality"), "she lives in Leeds", config) == {"locality": "Leeds"}
+def test_a_place_recognised_outside_kent_is_kept_by_its_name(flows, config):
+    # The engine treats any place that is not a configured locality as out of area, so only a
+    # place the gazetteer recognised as outside gets there (SCOPE-2, 1.1).
+    assert parse_answer(ask(flows, "locality"), "she lives in Chatham", config) == {"locality": "Chatham"}
+
+
+@pytest.mark.parametrize("said", ["she lives in Manchester Road", "at home", "Minster"])
+def test_a_place_answer_the_gazetteer_cannot_resolve_is_unknown_never_out_of_area(flows, config, said):
+    assert parse_answer(ask(flows, "locality"), said, config) == {"locality": None}
 
 
 def test_a_place_answer_without_config_is_refused_rather_than_guessed(flows):

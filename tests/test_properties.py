@@ -17,7 +17,7 @@ from engine_helpers import NOW, assert_valid, decide, get_triage
 from spoa.vocabulary import EMERGENCY_SCREEN, ROUTE_PRECEDENCE, FactSpec, facts
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-PLACES = ["ashford", "thanet", "swale", "west_kent", "Margate", "Dover", "Leeds", "Cardiff"]
+PLACES = ["ashford", "thanet", "swale", "west_kent", "Margate", "Dover", "Chatham", "Cardiff"]
 
 
 def value_strategy(spec: FactSpec):

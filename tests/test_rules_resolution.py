@@ -20,7 +20,7 @@ contact_data = contact
 def test_out_of_scope_beats_every_route_but_emergency():
     child = decide(age=16, suicidal_thoughts=True, fallen=True, lonely_or_isolated=True)
     assert (child["route"], child["also"]) == ("out_of_scope", [])
-    elsewhere = decide(locality="Glasgow", catheter_problem=True, long_term_conditions=["copd", "asthma"], admissions_12m=3)
+    elsewhere = decide(locality="Bexleyheath", catheter_problem=True, long_term_conditions=["copd", "asthma"], admissions_12m=3)
     assert (elsewhere["route"], elsewhere["pathway"], elsewhere["also"]) == ("out_of_scope", "other_area", [])
 
 

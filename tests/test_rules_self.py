@@ -31,7 +31,7 @@ def test_lonely_person_is_not_left_at_self_care():
 
 @pytest.mark.parametrize("facts", [
     {"chest_pain": True}, {"fallen": True}, {"mental_health_crisis": True}, {"end_of_life": True},
-    {"lonely_or_isolated": True}, {}, {"age": 10}, {"locality": "Leeds"},
+    {"lonely_or_isolated": True}, {}, {"age": 10}, {"locality": "Chatham"},
 ], ids=["emergency", "ucr", "mental_health", "mdt", "voluntary", "self_care", "child", "out_of_area"])
 def test_every_decision_ends_with_safety_netting(facts):
     decision = decide(**facts)

@@ -87,7 +87,7 @@ def test_lonely_eighteen_year_old_is_offered_befriending():
 
 @covers("VCS-1", positive=False)
 def test_lonely_person_in_leeds_is_signposted_with_no_kent_services():
-    decision = decide(locality="Leeds", lonely_or_isolated=True)
+    decision = decide(locality="Chatham", lonely_or_isolated=True)
     assert decision["route"] == "out_of_scope" and decision["services"] == []
 
 
