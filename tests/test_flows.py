@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 
 from spoa.config import load_config
+from spoa.dialogue.core import next_fact_question
 from spoa.flows import (AnswerError, FlowError, Question, all_questions, answer_to_facts,
-                        contract_facts, load_flows, next_question, parse_answer, question_by_id)
+                        contract_facts, load_flows, parse_answer, question_by_id)
+
+
+def next_question(flows, missing, facts, audience, skip=()):
+    """The dialogue core's next question for a decision that still needs `missing`."""
+    return next_fact_question(flows, {"missing": list(missing)}, facts, audience, skip=skip)
 
 ROOT = Path(__file__).resolve().parent.parent
 EMERGENCY_SCREEN = ["unresponsive", "breathing_difficulty_severe", "chest_pain", "stroke_signs",

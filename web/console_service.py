@@ -18,10 +18,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from spoa.dialogue import core
+from spoa.dialogue.answers import AnswerError, answer_to_facts, denies_presumed, parse_answer
+from spoa.dialogue.questions import UNKNOWN, Flows, build_question
+from spoa.dialogue.wording import readback_lines, target_words
 from spoa.durations import parse_duration
-from spoa.working_days import due_at, target_words
-from spoa.flows import (UNKNOWN, AnswerError, Flows, answer_to_facts, build_question, next_question,
-                        parse_answer)
+from spoa.working_days import due_at
 from web.labels import PATHWAY_LABELS, ROUTE_LABELS
 from web.store import audit, contacts, worklist
 from web.store.models import ConsoleCall, Contact, FactEvent, WorklistItem
@@ -35,15 +37,6 @@ EMERGENCY_SCREEN = ("unresponsive", "breathing_difficulty_severe", "chest_pain",
 LABEL_MAX = 80
 NOTES_MAX = 5000
 
-# What the handler tells the caller happens next, by route (the read-back script).
-NEXT_STEPS = {
-    "emergency": "Call 999 now (or we are putting you through). Stay on the line with me until help is with you.",
-    "rapid_response": "The urgent community response team will contact you and come to the person at home.",
-    "mdt": "Your local care team will review what you have told us and contact you to arrange an assessment.",
-    "voluntary_sector": "We will refer you to a local community service, who will contact you.",
-    "self_care": "We are not making a referral today. We will send you information about what you asked.",
-    "out_of_scope": "This service cannot help directly; here is who can.",
-}
 EMERGENCY_SCRIPT = [
     "Tell the caller: call 999 now, or transfer the call to 999. Do not hang up.",
     "Stay on the line until the ambulance or police are with the person.",
@@ -103,9 +96,8 @@ def fact_words(flows: Flows, fact: str, value: Any, config: Any = None) -> str:
 
 
 def duration_words(target: str | None) -> str:
-    """'Within 2 working days', 'Within 2 hours', 'Now' (spoa.working_days, as the chat says it)."""
-    words = target_words(target)
-    return words[0].upper() + words[1:] if words else "No response target"
+    """The response target as the chat and the worklist say it ("Within 2 working days")."""
+    return target_words(target)
 
 
 def local_time_words(moment: datetime | None, zone: str) -> str | None:
@@ -223,7 +215,9 @@ def _close_blockers(decision: dict, facts: dict) -> list[str]:
 
 
 def readback(contact: Contact, decision: dict, route: str, pathway: str | None, zone: str) -> dict:
-    """What the handler reads back to the caller: what happens next, by when, safety-netting."""
+    """What the handler reads back to the caller: what happens next, by when, what happens
+    about safeguarding, what to do while waiting, and the safety-netting (the words are the
+    dialogue's, spoa.dialogue.wording, the same as the chat's outcome)."""
     same = route == decision.get("route")
     target = decision.get("response_target") if same else None
     due = due_at(contact.received_at, target, zone)
@@ -236,12 +230,11 @@ def readback(contact: Contact, decision: dict, route: str, pathway: str | None, 
     else:
         by_when = "No referral: there is no response time."
     also = [ROUTE_LABELS.get(r, r).lower() for r in decision.get("also") or [] if r != route]
-    also_line = f"We will also pass this on for follow-up: {', '.join(also)}." if also else ""
-    return {"reference": contact.id,
-            "lines": [f"Your reference number is {contact.id}.",
-                      NEXT_STEPS.get(route, ""), by_when, also_line],
-            "next": NEXT_STEPS.get(route, ""), "by_when": by_when,
-            "safety_netting": decision.get("advice") or [],
+    words = readback_lines(decision, contact.id, route, by_when)
+    if also:
+        words["lines"].append(f"We will also pass this on for follow-up: {', '.join(also)}.")
+    return {"reference": contact.id, "lines": words["lines"], "next": words["next"], "by_when": by_when,
+            "while_you_wait": words["while_you_wait"], "safety_netting": decision.get("advice") or [],
             "route_label": ROUTE_LABELS.get(route, route), "pathway_label": PATHWAY_LABELS.get(pathway or "", "")}
 
 
@@ -251,13 +244,12 @@ def call_state(session: Session, triage, contact_id: str, *, now: datetime, zone
     contact = contacts.get_contact(session, contact_id)
     row = _call_row(session, contact.id) or {}
     events = _events(session, contact.id)
-    latest = _latest_values(events)
-    facts = {f: v for f, v in latest.items() if v is not None}
+    latest, partial = contacts.fact_state(session, contact.id)
+    facts = core.known_facts(latest)
     decision_row = contacts.latest_decision(session, contact.id)
     decision = decision_row.decision if decision_row is not None else triage.decide(
-        contacts.engine_contact(contact, facts), now)
-    skip = [f for f, v in latest.items() if v is None]
-    question = next_question(flows, decision.get("missing") or [], facts, "call_handler", skip=skip)
+        contacts.engine_contact(contact, latest, partial), now)
+    question = core.next_question(flows, decision, latest, "call_handler", partial=partial)
     item = session.scalar(select(WorklistItem).where(WorklistItem.contact_id == contact.id, WorklistItem.kind == "referral")
                           .order_by(WorklistItem.id.desc()).limit(1))
     route = contact.route or decision.get("route")
@@ -375,15 +367,15 @@ def answer_question(session: Session, triage, contact_id: str, question_id: Any,
     try:
         facts = answer_to_facts(question, answer, triage.config)
     except AnswerError as error:
-        # Typed words ("ninety", "yeah she did") are read as a caller's words would be.
+        # Typed words ("ninety", "yeah she did", "she hasn't fallen") are read as a caller's
+        # words would be.
         facts = _words_answer(question, answer, triage.config)
         if facts is None:
             raise ConsoleError(str(error), field=question_id) from None
-    if not change:
-        known = contacts.current_facts(session, contacts.normalise_reference(contact_id))
-        facts = {name: value for name, value in facts.items() if name not in known}
-        if not facts:
-            return current_outcome(session, triage, contact_id, handler=handler)
+    known, partial = contacts.fact_state(session, contacts.normalise_reference(contact_id))
+    facts = core.answer_to_store(known, facts, partial, change=change)
+    if not facts:
+        return current_outcome(session, triage, contact_id, handler=handler)
     return set_facts(session, triage, contact_id, facts, handler=handler, role=role, now=now)
 
 
@@ -391,7 +383,7 @@ def _words_answer(question, answer: Any, config: Any) -> dict | None:  # noqa: A
     if not isinstance(answer, str):
         return None
     try:
-        return parse_answer(question, answer, config)
+        return denies_presumed(question, answer) or parse_answer(question, answer, config)
     except AnswerError as error:
         raise ConsoleError(str(error), field=question.id) from None
 

@@ -9,7 +9,7 @@ question from flows/:
 
     request  {"contact_id": str|null, "conversation_id": str|null, "text": str|null,
               "answer": {"question_id": str, "value": any}|null,
-              "asked": [fact ids already put to the resident], "start": bool}
+              "asked": [fact ids already put to the resident], "start": bool, "change": bool}
     result   {"contact_id": str|null, "decision": {...}|null,
               "question": {"id", "ask", "kind", "text", "options", ...}|null,
               "facts_added": {...}, "understood": bool|null, "extraction": "ok"|"unavailable",
@@ -21,8 +21,12 @@ the contact to the conversation: a turn without a contact_id continues the conta
 stored for it (the Rasa path and the page's fallback form share one), and two racing first
 turns can't make two (a unique index; the loser runs again and finds the winner's). `understood` is false when an answer couldn't be read (the
 question's facts stay unknown). A 999 decision has no next question: it is given at once.
-`summary` is the outcome panel's wording as chat lines (web/chat_outcome.py), which the Rasa
-actions say, so the wording lives in one place.
+`summary` is the outcome panel's wording as chat lines (spoa.dialogue.wording), which the Rasa
+actions say, so the wording lives in one place. Text asking to change an answer ("I pressed
+the wrong button"), or `change` true, asks the last answered question again (`changing` names
+it); the contact and its reference stay the same, and the answer to it replaces the old one.
+The rules (what to ask, what an answer may overwrite, how heard facts enter, when to stop)
+are the dialogue core's (spoa.dialogue.core); this module only stores and loads.
 Bad input raises `web.errors.ApiError` (422, naming the field).
 """
 from __future__ import annotations
@@ -30,8 +34,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from spoa.flows import AnswerError, Flows, answer_to_facts, build_question, next_question, parse_answer
-from web.chat_outcome import outcome_lines, outcome_view
+from spoa.dialogue import core
+from spoa.dialogue.answers import AnswerError, answer_to_facts, denies_presumed, is_change_request, parse_answer
+from spoa.dialogue.questions import Flows, build_question
+from spoa.dialogue.wording import outcome_lines, outcome_view
 from web.errors import ApiError
 from web.store import contacts
 
@@ -66,17 +72,23 @@ def parse_request(body: Any, flows: Flows) -> dict:
     asked = asked if asked is not None else []
     if not isinstance(asked, list) or not all(isinstance(fact, str) for fact in asked):
         raise ApiError(422, "invalid_turn", "asked must be a list of fact ids.", field="asked")
+    if body.get("change") not in (None, True, False):
+        raise ApiError(422, "invalid_turn", "change must be true or false.", field="change")
     return {"contact_id": contact_id, "conversation_id": conversation_id, "text": text or "", "answer": answer, "asked": asked,
-            "start": body.get("start") is True}
+            "start": body.get("start") is True, "change": body.get("change") is True}
 
 
-def read_answer(flows: Flows, config: Any, answer: dict, known: dict) -> dict | None:
+def read_answer(flows: Flows, config: Any, answer: dict, known: dict, partial: list | None = None) -> dict | None:
     """Facts from the answer to one question: a button's value, or plain words. None if it
-    can't be read. A checklist asked again covers only its items still unknown, so a red flag
-    known already is never cleared by "none of these"."""
+    can't be read. A checklist asked again covers only its items still to ask, so a red flag
+    known already is never cleared by "none of these"; asked to change it (every item known),
+    it covers them all. A denial of what the question presumed ("she hasn't fallen") answers
+    that fact instead."""
     spec = flows.by_id[answer["question_id"]]
-    ask = [fact for fact in spec.facts if fact not in known] if spec.kind == "checklist" else list(spec.facts)
-    question = build_question(spec, "resident", known, ask or None)
+    ask = list(spec.facts)
+    if spec.kind == "checklist" and not _changing(spec, known, partial or []):
+        ask = [fact for fact in spec.facts if fact not in known]
+    question = build_question(spec, "resident", core.known_facts(known), ask or None)
     value = answer.get("value")
     option_values = {str(option["value"]).lower(): option["value"] for option in question.options}
     try:
@@ -84,31 +96,15 @@ def read_answer(flows: Flows, config: Any, answer: dict, known: dict) -> dict | 
             return answer_to_facts(question, value, config)
         if isinstance(value, str) and value.strip().lower() in option_values:
             return answer_to_facts(question, option_values[value.strip().lower()], config)
-        return parse_answer(question, str(value or ""), config)
+        return denies_presumed(question, str(value or "")) or parse_answer(question, str(value or ""), config)
     except AnswerError:
         return None
 
 
-def merge_facts(known: dict, extracted: dict, answered: dict) -> dict:
-    """The facts this turn adds. The answer sets the facts it was asked about; what the
-    extractor read fills in facts not yet known, and may only escalate a known one (a red
-    flag said now turns a "no" into a "yes", never the other way). Between the two, a true
-    flag wins. A don't-know (None) is kept only for a fact not yet known."""
-    added: dict = {}
-    for fact, value in extracted.items():
-        if value is None:
-            continue
-        if fact not in known or (value is True and known[fact] is False):
-            added[fact] = value
-    for fact, value in answered.items():
-        if value is None:
-            if fact not in known and fact not in added:
-                added[fact] = None
-        elif added.get(fact) is True and value is False:
-            continue
-        elif known.get(fact) != value:
-            added[fact] = value
-    return added
+def _changing(spec, known: dict, partial: list) -> bool:  # noqa: ANN001
+    """An answer to a question whose facts are all answered already changes that answer (the
+    dialogue only asks such a question again when the person asks to change it)."""
+    return all(fact in known and known[fact] is not None and fact not in partial for fact in spec.facts)
 
 
 def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
@@ -116,45 +112,85 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
     `spoa` is the app's web.bootstrap.Services; `request` the turn as described above."""
     triage, flows = spoa.triage, spoa.triage.flows
     turn_request = parse_request(request, flows)
+    text = turn_request["text"]
+    wants_change = turn_request["change"] or (turn_request["answer"] is None and is_change_request(text)) or (
+        turn_request["answer"] is not None and is_change_request(turn_request["answer"].get("value")))
     extractor = spoa.fact_extractor()
-    extracted = extractor.extract(turn_request["text"])["facts"] if extractor and turn_request["text"].strip() else {}
+    extracted = extractor.extract(text)["facts"] if extractor and text.strip() else {}
     now = spoa.now()
 
     def work(db):  # noqa: ANN001, ANN202
         contact_id, conversation_id = turn_request["contact_id"], turn_request["conversation_id"]
         if contact_id is None and conversation_id is not None:
             contact_id = contacts.contact_for_conversation(db, conversation_id)
-        known = contacts.current_facts(db, contacts.get_contact(db, contact_id).id) if contact_id else {}
-        answered, understood = {}, None
+        known, partial = contacts.fact_state(db, contacts.get_contact(db, contact_id).id) if contact_id else ({}, [])
+        if wants_change and contact_id:
+            # A red flag said with it ("wrong button, she's not breathing") still counts.
+            escalations, _ = core.heard_to_store(known, extracted)
+            if escalations:
+                outcome = contacts.add_facts(db, triage, contact_id, {}, now=now, source="chat", actor="service",
+                                             heard=escalations)
+                if outcome.decision.get("route") == "emergency":
+                    return {"contact_id": outcome.contact.id, "decision": outcome.decision, "added": escalations,
+                            "understood": True, "facts": outcome.facts, "partial": outcome.partial, "confirm": {}}
+            return _ask_again(db, contact_id, known)
+        answered, understood, change = {}, None, False
         if turn_request["answer"] is not None:
-            parsed = read_answer(flows, triage.config, turn_request["answer"], known)
+            parsed = read_answer(flows, triage.config, turn_request["answer"], known, partial)
             understood = parsed is not None
             answered = parsed or {}
-        added = merge_facts(known, extracted, answered)
+            change = _changing(flows.by_id[turn_request["answer"]["question_id"]], known, partial)
+        answer, heard, confirm = core.merge_turn(known, extracted, answered, partial, change=change)
         if contact_id is None:
-            if not added and not turn_request["start"]:
-                return None, None, {}, understood, {}
-            stored = {fact: value for fact, value in added.items() if value is not None}
+            if not answer and not heard and not turn_request["start"]:
+                return {"contact_id": None, "decision": None, "understood": understood}
+            stored = {fact: value for fact, value in answer.items() if value is not None}
             outcome = contacts.create_contact(db, triage, {"channel": "web_chat", "facts": stored}, now=now,
-                                              source="chat", actor="service", conversation_id=conversation_id)
-        elif added:
-            outcome = contacts.add_facts(db, triage, contact_id, added, now=now, source="chat", actor="service")
+                                              source="chat", actor="service", heard=heard,
+                                              conversation_id=conversation_id)
+        elif answer or heard:
+            outcome = contacts.add_facts(db, triage, contact_id, answer, now=now, source="chat", actor="service",
+                                         heard=heard)
         else:
-            latest = contacts.latest_decision(db, contact_id)
             contact = contacts.get_contact(db, contact_id)
+            latest = contacts.latest_decision(db, contact_id)
             decision = latest.decision if latest is not None else triage.decide(
-                contacts.engine_contact(contact, known), now)
-            return contact.id, decision, {}, understood, known
-        return outcome.contact.id, outcome.decision, added, understood, outcome.facts
+                contacts.engine_contact(contact, known, partial), now)
+            return {"contact_id": contact.id, "decision": decision, "added": {}, "understood": understood,
+                    "facts": known, "partial": partial, "confirm": confirm}
+        facts = {**outcome.facts, **{fact: None for fact in outcome.unknown}}
+        return {"contact_id": outcome.contact.id, "decision": outcome.decision, "added": {**heard, **answer},
+                "understood": understood, "facts": facts, "partial": outcome.partial, "confirm": confirm}
 
-    contact_id, decision, added, understood, facts = spoa.store.run(work, conflict_retries=1)
+    def _ask_again(db, contact_id, known):  # noqa: ANN001, ANN202
+        contact = contacts.get_contact(db, contact_id)
+        latest = contacts.latest_decision(db, contact.id)
+        last = core.last_answered_question(flows, contacts.fact_events(db, contact.id), sources=("chat",))
+        question = core.change_question(flows, last, known, "resident") if last else None
+        return {"contact_id": contact.id, "decision": latest.decision if latest else None, "added": {},
+                "understood": True, "changing": question}
+
+    state = spoa.store.run(work, conflict_retries=1)
+    contact_id, decision = state["contact_id"], state["decision"]
+    if "changing" in state:
+        question = state["changing"]
+        return {"contact_id": contact_id, "decision": decision, "question": question.to_dict() if question else None,
+                "facts_added": {}, "understood": True, "changing": question.id if question else None,
+                "extraction": "ok" if extractor is not None else "unavailable", "summary": None}
     question = None
-    if decision is not None and decision.get("route") != "emergency":
-        skip = set(turn_request["asked"]) | {fact for fact, value in added.items() if value is None}
-        found = next_question(flows, decision.get("missing") or [], facts, "resident", skip=skip)
+    if decision is not None:
+        found = core.next_question(flows, decision, state["facts"], "resident", partial=state["partial"],
+                                   skip=_skip(turn_request["asked"], state["facts"]), heard=state["confirm"])
         question = found.to_dict() if found is not None else None
     if contact_id is not None:
         log.info("chat turn on contact %s: route=%s status=%s", contact_id, decision["route"], decision.get("status"))
-    return {"contact_id": contact_id, "decision": decision, "question": question, "facts_added": added,
-            "understood": understood, "extraction": "ok" if extractor is not None else "unavailable",
+    return {"contact_id": contact_id, "decision": decision, "question": question,
+            "facts_added": state.get("added") or {}, "understood": state["understood"],
+            "extraction": "ok" if extractor is not None else "unavailable",
             "summary": outcome_lines(outcome_view(decision, contact_id)) if decision is not None else None}
+
+
+def _skip(asked: list[str], facts: dict) -> set[str]:
+    """Facts put to the resident that are still not known: an answer that couldn't be read
+    twice, so the dialogue moves on (a don't-know is a null in the contact already)."""
+    return {fact for fact in asked if fact not in facts}

@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 # Intents that begin triage (a contact is made) even when the app finds no facts in the message.
 STARTS_TRIAGE = {"describe_problem", "report_emergency"}
+# "Change my last answer", "I pressed the wrong button": the app asks that question again.
+CHANGE_ANSWER = "change_answer"
 # Replies for messages that carry no facts, by intent.
 SMALL_TALK = {
     "greet": "utter_greet",
@@ -87,11 +89,18 @@ class ActionTriageStart(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         contact_id = tracker.get_slot("contact_id")
         describes = intent in STARTS_TRIAGE
+        change = intent == CHANGE_ANSWER and contact_id is not None
         try:
-            reply = _api(tracker).turn(contact_id, text, None, tracker.get_slot("asked"), start=describes)
+            reply = _api(tracker).turn(contact_id, text, None, tracker.get_slot("asked"), start=describes, change=change)
         except ApiUnavailable as error:
             _service_unavailable(dispatcher, error)
             return []
+        if reply.get("changing"):
+            # The question answered last, asked again; its answer replaces the old one.
+            dispatcher.utter_message(response="utter_change_answer")
+            slots = _slots_from_reply(reply, tracker)
+            slots.update(triage_answer=None, reasked=None)
+            return _events(slots) + [FollowupAction("triage_form")]
         if reply.get("contact_id") is None:
             # Nothing to triage in it yet ("hi", "yes"): invite a description.
             dispatcher.utter_message(response=SMALL_TALK.get(intent, "utter_describe"))
@@ -154,6 +163,11 @@ class ValidateTriageForm(FormValidationAction):
             # Leave the loop; the outcome action has no decision to show, and says nothing.
             return {"triage_answer": str(slot_value), "decision": None, "question": None}
         slots = _slots_from_reply(reply, tracker)
+        if reply.get("changing"):
+            # "Sorry, wrong button": the app asks the question answered last again.
+            dispatcher.utter_message(response="utter_change_answer")
+            slots.update(reasked=None, triage_answer=None)
+            return slots
         not_understood = reply.get("understood") is False and question is not None
         if not_understood and not _is_finished(reply) and tracker.get_slot("reasked") != question.get("id"):
             # Ask the same question once more before moving on.

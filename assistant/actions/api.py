@@ -8,11 +8,12 @@ The dialogue contract (served by the app, web/blueprints/dialogue_api.py):
     POST /api/dialogue/turn
       {"contact_id": str|null, "conversation_id": str|null, "text": str|null,
        "answer": {"question_id": str, "value": any}|null,
-       "asked": [fact ids already put to the resident], "start": bool}
+       "asked": [fact ids already put to the resident], "start": bool, "change": bool}
     -> {"contact_id": str|null, "decision": <decision.schema.json>|null,
         "question": {"id", "ask": [fact ids], "kind", "text", "options": [...]}|null,
         "facts_added": {...}, "understood": bool|null,
-        "summary": [the decision in the resident's words, one line each]|null}
+        "summary": [the decision in the resident's words, one line each]|null,
+        "changing": question id|absent (the question asked again to change its answer)}
 
     A first message with no facts in it stores nothing (contact_id null) unless `start`.
     POST /api/contacts/<id>/callback      {"note": str} -> the worklist item (201)
@@ -70,11 +71,14 @@ class SpoaApi:
         answer: dict[str, Any] | None = None,
         asked: list[str] | None = None,
         start: bool = False,
+        change: bool = False,
     ) -> dict[str, Any]:
-        """Send one resident message (and the answer to the question asked, if any)."""
+        """Send one resident message (and the answer to the question asked, if any); `change`
+        asks for the last answered question again, to change its answer."""
         return self._post(
             "/api/dialogue/turn",
-            {"contact_id": contact_id, "conversation_id": self.conversation_id, "text": text, "answer": answer, "asked": list(asked or []), "start": start},
+            {"contact_id": contact_id, "conversation_id": self.conversation_id, "text": text, "answer": answer,
+             "asked": list(asked or []), "start": start, "change": change},
         )
 
     def request_callback(self, contact_id: str, phone: str | None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from flask import Blueprint, jsonify
 
 from web.blueprints.api import _object, json_body
 from web.bootstrap import services
-from web.dialogue_service import MAX_TEXT_CHARS, merge_facts, read_answer, take_turn  # noqa: F401 - kept importable here
+from web.dialogue_service import MAX_TEXT_CHARS, read_answer, take_turn  # noqa: F401 - kept importable here
 from web.security import api_auth, csrf
 
 bp = Blueprint("dialogue_api", __name__, url_prefix="/api/dialogue")

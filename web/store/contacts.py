@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from spoa.dialogue.core import fold_events
+
 from . import audit, worklist
 from .models import FACT_SOURCES, Contact, Decision, FactEvent, Review, WorklistItem
 
@@ -49,6 +51,9 @@ class Outcome:
     decision_id: int
     worklist_item: WorklistItem | None = None
     facts: dict = field(default_factory=dict)
+    # Protocol 1.1: facts asked and not known (null), and list facts heard only in passing.
+    unknown: list = field(default_factory=list)
+    partial: list = field(default_factory=list)
 
 
 def new_reference() -> str:
@@ -85,12 +90,28 @@ def contact_for_conversation(session: Session, conversation_id: str) -> str | No
     return session.scalar(select(Contact.id).where(Contact.conversation_id == conversation_id))
 
 
-def engine_contact(contact: Contact, facts: dict) -> dict:
-    """The contact as the engine reads it (contact.schema.json)."""
+def engine_contact(contact: Contact, facts: dict, partial: list | None = None) -> dict:
+    """The contact as the engine reads it (contact.schema.json); `facts` may hold nulls
+    (asked, not known) and `partial` the list facts heard only in passing (protocol 1.1)."""
     data = {"contact_id": contact.id, "received_at": iso(contact.received_at), "facts": dict(facts)}
     if contact.channel:
         data["channel"] = contact.channel
+    if partial:
+        data["partial"] = list(partial)
     return data
+
+
+def fact_events(session: Session, contact_id: str) -> list[tuple[str, Any, str]]:
+    """Every fact event of the contact as (fact, value, source), oldest first."""
+    return [tuple(row) for row in session.execute(
+        select(FactEvent.fact, FactEvent.value, FactEvent.source)
+        .where(FactEvent.contact_id == contact_id).order_by(FactEvent.id))]
+
+
+def fact_state(session: Session, contact_id: str) -> tuple[dict, list[str]]:
+    """(facts with nulls, partial list facts): the contact as a dialogue reads it
+    (spoa.dialogue.core.fold_events)."""
+    return fold_events(fact_events(session, contact_id))
 
 
 def _check_source(source: str) -> str:
@@ -128,10 +149,12 @@ def _record_decision(session: Session, contact: Contact, decision: dict, facts: 
 
 
 def create_contact(session: Session, triage: Triage, data: Any, *, now: datetime, source: str = "api",
-                   actor: str = "service", refer: bool = True, conversation_id: str | None = None) -> Outcome:
+                   actor: str = "service", refer: bool = True, conversation_id: str | None = None,
+                   heard: Any = None) -> Outcome:
     """Validate, store and decide a new contact (raises spoa.contact.ContactError on bad input).
     `conversation_id` binds it to a web chat's conversation: a second contact for the same
-    conversation fails the unique index (sqlalchemy IntegrityError) when flushed."""
+    conversation fails the unique index (sqlalchemy IntegrityError) when flushed. `heard`:
+    facts read from free text (see add_facts)."""
     _check_source(source)
     parsed = triage.parse_contact(data)
     facts = {name: value for name, value in (parsed.get("facts") or {}).items() if value is not None}
@@ -140,9 +163,11 @@ def create_contact(session: Session, triage: Triage, data: Any, *, now: datetime
                       created_at=now, updated_at=now, status="open", conversation_id=conversation_id)
     session.add(contact)
     session.flush()
+    if heard:
+        _add_fact_events(session, contact.id, triage.parse_facts(heard), source="extraction", actor=actor, at=now)
     _add_fact_events(session, contact.id, facts, source=source, actor=actor, at=now)
-    decision = triage.decide(engine_contact(contact, facts), now)
-    return _record_decision(session, contact, decision, facts, now, refer)
+    session.flush()
+    return _decide_again(session, triage, contact, now, refer)
 
 
 def lock_contact(session: Session, contact_id: str) -> Contact:
@@ -171,19 +196,30 @@ def current_facts(session: Session, contact_id: str) -> dict:
 
 
 def add_facts(session: Session, triage: Triage, contact_id: str, facts: Any, *, now: datetime,
-              source: str = "api", actor: str = "service", refer: bool = True) -> Outcome:
-    """Add or correct facts (null makes a fact unknown again) and decide again."""
+              source: str = "api", actor: str = "service", refer: bool = True, heard: Any = None) -> Outcome:
+    """Add or correct facts (null makes a fact unknown again) and decide again. `heard`: facts
+    read from free text, stored with source "extraction" (a list among them is partial)."""
     _check_source(source)
     contact = lock_contact(session, contact_id)  # PostgreSQL: one fact update per contact at a time
+    if heard:
+        _add_fact_events(session, contact.id, triage.parse_facts(heard), source="extraction", actor=actor, at=now)
     parsed = triage.parse_facts(facts)
     # parse_facts drops nulls; here a null is an answer ("not known after all") and is kept.
     cleared = {name: None for name, value in facts.items() if value is None and name not in parsed}
     _add_fact_events(session, contact.id, {**cleared, **parsed}, source=source, actor=actor, at=now)
     # Flushed before folding: on SQLite the write lock is now held, so no other write can interleave.
     session.flush()
-    folded = current_facts(session, contact.id)
-    decision = triage.decide(engine_contact(contact, folded), now)
-    return _record_decision(session, contact, decision, folded, now, refer)
+    return _decide_again(session, triage, contact, now, refer)
+
+
+def _decide_again(session: Session, triage: Triage, contact: Contact, now: datetime, refer: bool) -> Outcome:
+    state, partial = fact_state(session, contact.id)
+    folded = {name: value for name, value in state.items() if value is not None}
+    decision = triage.decide(engine_contact(contact, state, partial), now)
+    outcome = _record_decision(session, contact, decision, folded, now, refer)
+    outcome.unknown = [name for name, value in state.items() if value is None]
+    outcome.partial = partial
+    return outcome
 
 
 def latest_decision(session: Session, contact_id: str) -> Decision | None:

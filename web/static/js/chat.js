@@ -239,7 +239,18 @@
 
   function inputName(kind) { return kind === "checklist" || kind === "multi" ? "checkbox" : "radio"; }
 
-  function choiceItem(type, index, option, exclusive, idPrefix) {
+  // What is already known of the question's facts (a list heard in passing, or the answer
+  // being changed) is shown ticked, for the person to confirm or change (spoa.dialogue.core).
+  function wasHeard(q, option) {
+    var heard = q.heard || {};
+    if (q.kind === "checklist") { return heard[option.value] === true; }
+    var known = heard[(q.ask || [])[0]];
+    if (Array.isArray(known)) { return known.indexOf(option.value) >= 0; }
+    if (known === true || known === false) { return option.value === (known ? "yes" : "no"); }
+    return known !== undefined && known !== null && known === option.value;
+  }
+
+  function choiceItem(type, index, option, exclusive, idPrefix, checked) {
     var prefix = type === "checkbox" ? "nhsuk-checkboxes" : "nhsuk-radios";
     var id = (idPrefix || "answer-") + index;
     var item = el("div", {"class": prefix + "__item"});
@@ -247,6 +258,7 @@
                              "value": String(index)});
     input.setAttribute("data-value", String(option.value));
     if (exclusive) { input.setAttribute("data-exclusive", "true"); }
+    if (checked) { input.checked = true; }
     item.appendChild(input);
     item.appendChild(el("label", {"class": "nhsuk-label " + prefix + "__label", "for": id}, option.label));
     return item;
@@ -312,7 +324,7 @@
         list.appendChild(el("div", {"class": "nhsuk-checkboxes__divider"}, "or"));
         dividerDone = true;
       }
-      list.appendChild(choiceItem(type, index, option, exclusive));
+      list.appendChild(choiceItem(type, index, option, exclusive, null, wasHeard(q, option)));
     });
     if (type === "checkbox") { exclusiveBoxes(list); }
     fieldset.appendChild(list);
