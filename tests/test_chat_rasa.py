@@ -328,3 +328,35 @@ def test_collapse_not_breathing_turn_carries_the_999_words_the_actions_say(clien
     assert reply["summary"][0].startswith("Call 999 now")
     assert reply["summary"][-1] == f"Your reference number is {reply['contact_id']}."
     assert messages.outcome_lines(reply["decision"], reply["contact_id"], reply["summary"]) == reply["summary"]
+
+
+@pytest.mark.rasa
+def test_someone_in_danger_tapped_by_mistake_is_changed_in_the_same_contact(stack):
+    conversation = Conversation(stack, Resident({}))
+    first = question_in(conversation.send("My mum is 80 and she's been very lonely since dad died."))
+    assert first is not None and first["question_id"] == "emergency_screen", conversation.describe()
+    wrong = outcome_in(conversation.send("immediate_danger"))
+    assert wrong is not None and wrong["decision"]["route"] == "emergency", conversation.describe()
+    again = conversation.send("sorry, I pressed the wrong button")
+    question = question_in(again)
+    assert question is not None and question["question_id"] == "emergency_screen", conversation.describe()
+    assert question["contact_id"] == wrong["contact_id"]                  # the same contact and reference
+    assert question["heard"]["immediate_danger"] is True
+    after = conversation.send("none of those")
+    outcome, next_question = outcome_in(after), question_in(after)
+    assert next_question is not None or (outcome and outcome["decision"]["route"] != "emergency"), \
+        conversation.describe()
+    reference = (next_question or outcome)["contact_id"]
+    assert reference == wrong["contact_id"], conversation.describe()
+
+
+@pytest.mark.rasa
+def test_change_my_last_answer_asks_that_question_again(stack):
+    conversation = Conversation(stack, Resident({}))
+    conversation.send("My dad is 84 and lonely, he lives in Dartford.")
+    second = question_in(conversation.send("none of those"))
+    assert second is not None, conversation.describe()
+    conversation.send(Resident({}).answer(second))
+    again = question_in(conversation.send("change my last answer"))
+    assert again is not None and again["question_id"] == second["question_id"], conversation.describe()
+    assert again["contact_id"] == second["contact_id"]

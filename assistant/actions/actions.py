@@ -99,7 +99,8 @@ class ActionTriageStart(Action):
             # The question answered last, asked again; its answer replaces the old one.
             dispatcher.utter_message(response="utter_change_answer")
             slots = _slots_from_reply(reply, tracker)
-            slots.update(triage_answer=None, reasked=None)
+            # Asked even after a 999 outcome: the decision stands until the answer changes.
+            slots.update(question=reply.get("question"), triage_answer=None, reasked=None)
             return _events(slots) + [FollowupAction("triage_form")]
         if reply.get("contact_id") is None:
             # Nothing to triage in it yet ("hi", "yes"): invite a description.
@@ -166,7 +167,7 @@ class ValidateTriageForm(FormValidationAction):
         if reply.get("changing"):
             # "Sorry, wrong button": the app asks the question answered last again.
             dispatcher.utter_message(response="utter_change_answer")
-            slots.update(reasked=None, triage_answer=None)
+            slots.update(question=reply.get("question"), reasked=None, triage_answer=None)
             return slots
         not_understood = reply.get("understood") is False and question is not None
         if not_understood and not _is_finished(reply) and tracker.get_slot("reasked") != question.get("id"):

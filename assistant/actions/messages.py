@@ -49,6 +49,10 @@ def question_messages(
         "options": options,
         "text": text,
     }
+    if question.get("heard"):
+        # Already known of these facts (heard in passing, or the answer being changed): the
+        # page shows them ticked for the person to confirm or change.
+        custom["heard"] = question["heard"]
     if contact_id:
         custom["contact_id"] = contact_id
     first: dict[str, Any] = {"text": text}

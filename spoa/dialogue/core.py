@@ -10,14 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from spoa import consent
 from spoa.dialogue.questions import Flows, Question, build_question
 from spoa.vocabulary import facts as vocabulary_facts
 
-# SAFE-5: the grounds on which information is shared without the person's consent.
-_SHARE_WITHOUT_CONSENT = ("lacks_capacity", "others_at_risk", "child_at_risk", "immediate_danger")
-# Routes whose referral goes to the locality team or a voluntary service: both need the
-# person's consent to share, and their contact details.
-CONSENT_ROUTES = ("mdt", "voluntary_sector")
 REFERRING_ROUTES = ("rapid_response", "mdt", "voluntary_sector")
 CONSENT_FACT = "consent_to_share"
 
@@ -184,17 +180,11 @@ def next_fact_question(flows: Flows, decision: Mapping[str, Any], facts: Mapping
 
 
 def needs_consent(decision: Mapping[str, Any] | None, facts: Mapping[str, Any]) -> bool:
-    """Ask consent_to_share before a locality-team or voluntary-sector referral, unless SAFE-5
-    grounds apply (information is then shared without consent) or it is answered already.
-    Never before 999 advice."""
+    """Ask consent_to_share at the end, once settled, when the referral needs it (the rule is
+    spoa.consent's, shared with the worklist) and it isn't answered. Never before 999 advice."""
     if not decision or decision.get("route") == "emergency" or CONSENT_FACT in facts:
         return False
-    routes = {decision.get("route"), *(decision.get("also") or [])}
-    if not routes & set(CONSENT_ROUTES):
-        return False
-    grounds = any(facts.get(fact) is True for fact in _SHARE_WITHOUT_CONSENT) or \
-        "organisational" in (facts.get("abuse_types") or [])
-    return not grounds
+    return consent.needs_consent(decision.get("route"), decision, facts)
 
 
 def next_question(flows: Flows, decision: Mapping[str, Any] | None, facts: Mapping[str, Any], audience: str,

@@ -134,7 +134,7 @@ def _from_rasa(replies: list[dict]) -> dict:
                 outcome = outcome_view(custom["decision"], custom.get("contact_id") or session.get("chat_contact"))
                 summary |= {line for line in custom.get("summary") or [] if isinstance(line, str)}
             elif isinstance(custom.get("ask"), list):
-                question = {key: custom.get(key) for key in ("question_id", "ask", "kind", "options", "text")}
+                question = {key: custom.get(key) for key in ("question_id", "ask", "kind", "options", "text", "heard")}
             continue
         text = reply.get("text") if isinstance(reply.get("text"), str) else None
         buttons = _buttons(reply.get("buttons"))
