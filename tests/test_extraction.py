@@ -480,6 +480,125 @@ def test_every_pattern_file_loads_and_ids_are_unique():
     assert len({pattern.id for pattern in patterns}) == len(patterns) > 50
 
 
+# --- the phrasings that matter most for safety (issue 12, item 4), in boundary pairs ---------
+# (text, facts expected, facts that must stay unset). Tuning sentences: the held-out v2 set
+# (tests/extraction_heldout_v2.yml) is measured by bench/eval_extraction.py, never tuned on.
+
+SAFETY_PHRASINGS = [
+    # a plan or intent without the word "suicide"
+    pytest.param("he's been handing out his belongings and says he has pills hidden",
+                 {"suicide_plan_or_intent": True, "suicidal_thoughts": True}, set(),
+                 id="giving belongings away with pills hidden is a plan"),
+    pytest.param("he's giving his old books away because he's clearing the loft", {},
+                 {"suicide_plan_or_intent", "suicidal_thoughts"},
+                 id="giving books away to clear the loft is no plan"),
+    pytest.param("mum wrote goodbye letters to me and my brother",
+                 {"suicide_plan_or_intent": True}, set(), id="goodbye letters are a plan"),
+    pytest.param("she's been searching online for ways to do it",
+                 {"suicide_plan_or_intent": True}, set(), id="searching for ways to do it is a plan"),
+    pytest.param("He says he's going to walk into the sea",
+                 {"suicide_plan_or_intent": True}, set(), id="going to walk into the sea is a plan"),
+    pytest.param("she has a plan to go on a cruise in the spring", {},
+                 {"suicide_plan_or_intent", "suicidal_thoughts"}, id="a plan to go on a cruise is no plan"),
+    pytest.param("he says everyone would be better off if he wasn't around but he's got no plan",
+                 {"suicidal_thoughts": True, "suicide_plan_or_intent": False}, set(),
+                 id="better off if he wasn't around with no plan is thoughts without a plan"),
+    # denials in every verb form
+    pytest.param("she doesnt want to hurt herself, she's just very low", {"suicidal_thoughts": False}, set(),
+                 id="doesn't want to hurt herself denies the thoughts"),
+    pytest.param("he feels like hurting himself", {"suicidal_thoughts": True}, set(),
+                 id="feels like hurting himself is thoughts"),
+    pytest.param("he denies any thoughts of harming himself", {"suicidal_thoughts": False},
+                 {"overdose_or_self_harm"}, id="denies thoughts of harming himself"),
+    pytest.param("she didn't fall, she felt faint and sat down", {"fallen": False}, set(),
+                 id="didn't fall denies the fall"),
+    pytest.param("he did not fall, he sat down on the floor to get the remote", {"fallen": False}, set(),
+                 id="sitting down on the floor on purpose is no fall"),
+    pytest.param("she's sat on the floor and can't get up", {"fallen": True, "on_floor_cannot_get_up": True},
+                 set(), id="sat on the floor and can't get up is a long lie"),
+    pytest.param("dad has never had a fall", {"fallen": False}, set(), id="never had a fall denies the fall"),
+    pytest.param("he hasn't taken any tablets, he's just upset", {"overdose_or_self_harm": False}, set(),
+                 id="hasn't taken any tablets denies an overdose"),
+    pytest.param("he's taken all his tablets", {"overdose_or_self_harm": True}, set(),
+                 id="taken all his tablets is an overdose"),
+    # injury severity in everyday words
+    pytest.param("he fell and now he can't stand on his leg",
+                 {"fall_injury": "serious", "serious_injury": True}, set(),
+                 id="can't stand on his leg after a fall is serious"),
+    pytest.param("his knee looks all wrong", {}, {"serious_injury", "fall_injury"},
+                 id="a knee looking wrong with no fall heard is left to the emergency screen"),
+    pytest.param("he fell and his knee looks all wrong", {"serious_injury": True, "fall_injury": "serious"},
+                 set(), id="a knee looking wrong after a fall is serious"),
+    pytest.param("she fell and her arm is at a funny angle", {"serious_injury": True, "fall_injury": "serious"},
+                 set(), id="an arm at a funny angle after a fall is serious"),
+    pytest.param("mum fell over and her leg looks shorter than the other one",
+                 {"fall_injury": "serious", "serious_injury": True}, set(), id="a shortened leg is serious"),
+    pytest.param("she fell and she cries out in pain when she moves her leg",
+                 {"fall_injury": "serious"}, set(), id="crying out in pain after a fall is serious"),
+    pytest.param("she slipped in the kitchen, only a small bruise on her arm", {"fall_injury": "minor"},
+                 {"serious_injury"}, id="a small bruise is minor"),
+    pytest.param("he fell and there's a deep cut on his leg, it's pouring with blood",
+                 {"fall_injury": "serious", "severe_bleeding": True}, set(), id="pouring with blood is serious"),
+    # a carer who suddenly can't go on, with no one to take over
+    pytest.param("I care for my son and I'm having surgery on Monday",
+                 {"caller": "unpaid_carer", "carer_breakdown": True}, set(),
+                 id="carer having surgery is a carer breakdown"),
+    pytest.param("I'm her carer and I have to go away for my job, no one can step in",
+                 {"carer_breakdown": True}, set(), id="carer going away with no one to step in is a breakdown"),
+    pytest.param("I'm his carer and I'm off to see my sister, my daughter will look after him",
+                 {"carer_breakdown": False}, set(), id="carer going away with cover is no breakdown"),
+    pytest.param("my dad looks after my mum but he's had a heart attack and is in hospital",
+                 {"carer_breakdown": True}, {"chest_pain", "long_term_conditions"},
+                 id="named carer in hospital is a breakdown and his heart attack is not hers"),
+    pytest.param("my mum has had a heart attack and is in hospital", {}, {"carer_breakdown"},
+                 id="the person in hospital is no carer breakdown"),
+    # a child at risk in any household relation
+    pytest.param("her husband hits her and her grandkids are living there",
+                 {"child_at_risk": True, "abuse_types": ["physical", "domestic"]}, set(),
+                 id="grandchildren living with violence are at risk"),
+    pytest.param("my granddaughter lives with her and helps with the hoovering", {}, {"child_at_risk"},
+                 id="a granddaughter living there with no abuse is not a child at risk"),
+    pytest.param("his girlfriend's children are frightened of him", {"child_at_risk": True},
+                 {"able_to_protect_self"}, id="a partners children frightened of him are at risk"),
+    pytest.param("the partner's daughter is 10 and gets left alone for days", {"child_at_risk": True},
+                 {"age"}, id="a partners daughter left alone is at risk and her age is not the persons"),
+    # everyday outcomes in plain words
+    pytest.param("she can't get out and about like she used to", {"outcomes_unable": ["community_access"]}, set(),
+                 id="can't get out and about is community access"),
+    pytest.param("dad can't make himself a meal anymore", {"outcomes_unable": ["nutrition"]}, set(),
+                 id="can't make himself a meal is nutrition"),
+    pytest.param("she can't see her grandchildren or her friends anymore", {"outcomes_unable": ["relationships"]},
+                 set(), id="can't see her friends is relationships"),
+    pytest.param("she sees her friends at the lunch club and cooks for herself", {}, {"outcomes_unable"},
+                 id="seeing friends and cooking is no outcome unmet"),
+    pytest.param("she's not able to keep on top of the cleaning", {"outcomes_unable": ["habitable_home"]}, set(),
+                 id="can't keep on top of the cleaning is a habitable home"),
+    pytest.param("he can't get himself to the loo", {"outcomes_unable": ["toileting"]}, set(),
+                 id="can't get to the loo is toileting"),
+    pytest.param("she can't get her clothes on without help", {"outcomes_unable": ["dressing"]}, set(),
+                 id="can't get her clothes on is dressing"),
+    pytest.param("he can't look after his little girl since his accident", {"outcomes_unable": ["caring_for_child"]},
+                 set(), id="can't look after his little girl is caring for a child"),
+    pytest.param("I can't go to my college course anymore",
+                 {"caller": "self", "outcomes_unable": ["work_learning_volunteering"]}, set(),
+                 id="can't go to college is work, learning or volunteering"),
+    # named conditions mapped to the contract's long-term conditions
+    pytest.param("he's got Parkinsons disease and chronic obstructive pulmonary disease",
+                 {"long_term_conditions": ["parkinsons", "copd"]}, set(), id="parkinsons and copd"),
+    pytest.param("she has multiple sclerosis and is insulin dependent",
+                 {"long_term_conditions": ["other", "diabetes"]}, set(), id="ms is other and insulin is diabetes"),
+    pytest.param("his brother had Parkinson's", {}, {"long_term_conditions"},
+                 id="a brothers parkinsons is not the persons"),
+]
+
+
+@pytest.mark.parametrize("text,expected,absent", SAFETY_PHRASINGS)
+def test_safety_phrasings_set_the_right_facts(extractor, text, expected, absent):
+    facts = facts_of(extractor, text)
+    assert {fact: facts.get(fact) for fact in expected} == expected
+    assert not absent & set(facts)
+
+
 # --- whose fact: the person the contact is about, not the caller (issue 12, 5a) ---------------
 # Boundary pairs: (text, what the conversation already knows, facts expected, facts absent).
 
@@ -516,6 +635,14 @@ WHOSE = [
                  id="a nieces age in the household is not the persons"),
     pytest.param("my son is 50 and has a learning disability", {}, {"age": 50}, set(),
                  id="an adult sons age is his when the contact is about him"),
+    pytest.param("I'm 82 and I look after my wife, I pulled my back helping her up", {},
+                 {"carer_health_deteriorating": True}, {"age", "serious_injury"},
+                 id="carers back pulled helping her up is the carers health"),
+    pytest.param("I care for him and I'm so down myself these days", {},
+                 {"carer_wellbeing_impact_significant": True}, {"mental_health_crisis", "suicidal_thoughts"},
+                 id="carer feeling down themselves is the carers wellbeing"),
+    pytest.param("I feel so depressed, I can't cope", {}, {"caller": "self", "mental_health_crisis": True}, set(),
+                 id="resident feeling depressed and not coping is their crisis"),
 ]
 
 

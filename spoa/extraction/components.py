@@ -204,7 +204,8 @@ class Mention:
 @dataclass(frozen=True)
 class Holder:
     """Who a fact phrase is about, as far as the words show."""
-    kind: str  # caller (I, me, my), pronoun (she, him), relation (my mum, the son)
+    kind: str  # caller (I, me, my), pronoun (she, him), relation (my mum, the son), possessive
+    # (the partner's daughter: someone else's relation)
     who: str  # the relation word or pronoun ("mum", "she"); "" for the caller
     gender: str | None  # female, male or None (they, partner, friend)
     inside: bool  # named inside the phrase itself ("hurt my back", "he is 79")
@@ -338,7 +339,7 @@ class ContextMarker:
     def _as_holder(self, mention: Mention, inside: bool) -> Holder:
         if mention.kind == "pronoun" and mention.who in self.first_person:
             return Holder("caller", "", None, inside)
-        kind = "pronoun" if mention.kind == "pronoun" else "relation"
+        kind = mention.kind if mention.kind in ("pronoun", "possessive") else "relation"
         return Holder(kind, mention.who, self.gender.get(mention.who), inside)
 
     def _holder(self, doc: Doc, span: Span, mentions: list[Mention], clauses: list[int]) -> Holder | None:
@@ -387,6 +388,9 @@ class ContextMarker:
             # the extractor sets these aside once the caller is known not to be the person
             span._.set("spoa_caller_own" if holder.inside else "spoa_caller_near", True)
             return
+        if holder.kind == "possessive" and holder.inside:
+            span._.set("spoa_other_person", True)  # "the partner's daughter is 10"
+            return
         if span.label_.startswith("age.") and holder.kind == "relation" and holder.who in self.children \
                 and any(t.text.isdigit() and int(t.text) < 18 for t in span):
             # "my 12 year old niece", "the step-son is 9": a child of the household, and the
@@ -397,11 +401,11 @@ class ContextMarker:
             carer, cared = care.carer, care.cared
             if carer is None or carer.kind == "caller":
                 continue
-            if holder.kind == "relation" and holder.who == carer.who and carer.kind == "relation":
-                span._.set("spoa_other_person", True)  # "dad is 79", dad being the carer
-            elif (holder.kind == "pronoun" and holder.gender and holder.gender == carer.gender
-                  and cared is not None and cared.gender and cared.gender != carer.gender):
-                span._.set("spoa_other_person", True)  # "he is 79" where he cares for her
+            if (holder.kind == "relation" and holder.who == carer.who and carer.kind == "relation"  # "dad is 79"
+                    or holder.kind == "pronoun" and holder.gender and holder.gender == carer.gender
+                    and cared is not None and cared.gender and cared.gender != carer.gender):  # "he is 79"
+                span._.set("spoa_other_person", True)
+                span._.set("spoa_about_carer", True)
 
     def _negation_nearby(self, doc: Doc, span: Span) -> bool:
         window = doc[max(0, span.start - self.negation_window):span.start]

@@ -186,6 +186,8 @@ class Extractor:
             reasons = [c for c in contexts if c in pattern.drop_in]
             if negated and pattern.negation == "drop":
                 reasons.append("negated")
+            if pattern.only_in and not pattern.only_in & set(contexts):
+                reasons.append("not " + " or ".join(sorted(pattern.only_in)))
             base = {"text": span.text, "start": offset + span.start_char, "end": offset + span.end_char,
                     "rule": pattern.id}
             if reasons:

@@ -18,6 +18,7 @@ fails at start-up, not during a call (as medspaCy checks its rule files):
       not_preceded_by: [blood]
       value_from: number                  # number | topic: the value comes from the text
       requires: [fallen]                  # kept only if these facts end up true
+      only_in: [about_carer]              # counts only in one of these contexts
 
 Phrases are matched on spaCy's NORM attribute, which folds contractions: "can't", "cant",
 "cannot" and "can not" all read "can not"; "isn't" reads "is not".
@@ -35,12 +36,14 @@ PATTERNS_DIR = Path(__file__).parent / "patterns"
 SCHEMA_PATH = Path(__file__).parents[1] / "schemas" / "contact.schema.json"
 # caller_own: the phrase names the caller ("I'm 79", "hurt my back"); caller_near: the nearest
 # person before it is the caller. The extractor sets these aside when the caller is not the person.
+# about_carer: the phrase is about the person's named carer ("dad looks after mum but he's in
+# hospital"); it also marks other_person.
 CONTEXTS = ("hypothetical", "asking", "historical", "uncertain", "other_person", "deceased",
-            "caller_own", "caller_near")
+            "caller_own", "caller_near", "about_carer")
 DEFAULT_DROP = frozenset({"hypothetical", "asking", "historical", "uncertain", "other_person"})
 PATTERN_KEYS = {
     "id", "set", "phrases", "tokens", "negation", "when_negated", "keep_in", "drop_in",
-    "person_scoped", "not_followed_by", "not_preceded_by", "value_from", "requires", "note",
+    "person_scoped", "not_followed_by", "not_preceded_by", "value_from", "requires", "note", "only_in",
 }
 
 
@@ -62,6 +65,7 @@ class Pattern:
     not_preceded_by: tuple[str, ...] = ()
     value_from: str | None = None
     requires: tuple[str, ...] = ()
+    only_in: frozenset[str] = frozenset()
 
 
 def fact_schemas(path: Path = SCHEMA_PATH) -> dict[str, dict]:
@@ -183,6 +187,9 @@ def _pattern(raw: dict, schemas: dict[str, dict], where: str) -> Pattern:
         bad = set(raw.get(key, [])) - set(CONTEXTS)
         if bad:
             raise PatternError(f"{where}: unknown contexts {sorted(bad)} in {key}")
+    bad = set(raw.get("only_in", [])) - set(CONTEXTS)
+    if bad:
+        raise PatternError(f"{where}: unknown contexts {sorted(bad)} in only_in")
     drop = (DEFAULT_DROP - set(raw.get("keep_in", []))) | set(raw.get("drop_in", []))
     phrases = tuple(str(phrase) for phrase in raw.get("phrases", []))
     for phrase in phrases:
@@ -200,6 +207,7 @@ def _pattern(raw: dict, schemas: dict[str, dict], where: str) -> Pattern:
         not_preceded_by=tuple(text for phrase in raw.get("not_preceded_by", []) for text in expand(phrase)),
         value_from=value_from,
         requires=tuple(raw.get("requires", [])),
+        only_in=frozenset(raw.get("only_in", [])),
     )
 
 
