@@ -64,7 +64,7 @@ run: setup rasa-train
 evaluate: setup rasa-train evaluate-extraction
 	scripts/rasa_evaluate.sh
 
-# Fact extraction precision/recall/F1 on the held-out sentences (tests/extraction_heldout.yml).
+# Fact extraction precision/recall/F1 on both held-out sets (tests/extraction_heldout.yml, _v2.yml).
 evaluate-extraction: setup
 	$(BIN)/python bench/eval_extraction.py
 
