@@ -6,6 +6,8 @@
     spoa demo
     spoa serve [--host H] [--port P] [--threads N]
     spoa db upgrade | spoa db current
+    spoa outbox run [--once] | spoa outbox list [--status S] | spoa outbox retry ID
+    spoa receiver [--host H] [--port P]
 
 Each command builds the app with `create_app` (settings from the environment: DATABASE_URL,
 SECRET_KEY, ...) and uses its services; `python -m web.cli ...` works without the spoa CLI.
@@ -173,7 +175,86 @@ def db_current(ctx: click.Context) -> None:
     click.echo(spoa.store.current_revision() or "empty (run: spoa db upgrade)")
 
 
-COMMANDS = [users_group, audit_group, replay_command, demo_command, serve_command, db_group]
+@click.group("outbox")
+def outbox_group() -> None:
+    """Referral messages to receiving teams (the transactional outbox)."""
+
+
+@outbox_group.command("run")
+@click.option("--once", is_flag=True, help="One round (claim, send, record), then exit.")
+@click.option("--interval", type=float, default=2.0, show_default=True, help="Seconds between idle rounds.")
+@click.pass_context
+def outbox_run(ctx: click.Context, once: bool, interval: float) -> None:
+    """Deliver due referral messages, with retries and backoff, until stopped."""
+    import logging
+
+    from spoa.delivery import DeliveryPolicy
+    from web.outbox_dispatcher import Dispatcher
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # No migration here: `spoa serve` migrates; until it has, a round finds no table, logs it
+    # and waits (two processes migrating one SQLite file at once could lock each other out).
+    spoa = _app(ctx).extensions["spoa"]
+    dispatcher = Dispatcher(spoa.store, DeliveryPolicy.from_config(spoa.config.data), clock=spoa.clock)
+    if once:
+        click.echo(f"{dispatcher.run_once()} message(s) tried")
+        return
+    click.echo(f"outbox dispatcher {dispatcher.worker} on {spoa.store.backend}")
+    try:
+        dispatcher.run(interval=interval)
+    except KeyboardInterrupt:
+        pass
+
+
+@outbox_group.command("list")
+@click.option("--status", type=click.Choice(["pending", "sending", "delivered", "dead", "email"]), default=None)
+@click.pass_context
+def outbox_list(ctx: click.Context, status: str | None) -> None:
+    """The newest messages and their delivery state (no content)."""
+    from web.store import outbox
+
+    spoa = _app(ctx).extensions["spoa"]
+    with spoa.store.session() as db:
+        for message in outbox.list_messages(db, status=status):
+            row = outbox.message_dict(message)
+            click.echo(f"{row['id']:>5} {row['contact_id']} {row['status']:<9} attempts {row['attempts']}/"
+                       f"{row['max_attempts']} {row['team']}" + (f" | {row['last_error']}" if row["last_error"] else ""))
+
+
+@outbox_group.command("retry")
+@click.argument("outbox_id", type=int)
+@click.pass_context
+def outbox_retry(ctx: click.Context, outbox_id: int) -> None:
+    """Send a dead-lettered message again (same MessageHeader id)."""
+    from web.store import outbox
+
+    spoa = _app(ctx).extensions["spoa"]
+    try:
+        spoa.store.run(lambda db: outbox.retry(db, outbox_id, actor="cli", actor_role=None, now=spoa.now()))
+    except (LookupError, outbox.OutboxError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"message {outbox_id} queued to send again")
+
+
+@click.command("receiver")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5099, show_default=True)
+@click.option("--token-env", default=None, help="Require this environment variable's value as the Authorization header.")
+def receiver_command(host: str, port: int, token_env: str | None) -> None:
+    """A demo receiving team: validates referral messages and answers as a BaRS receiver would."""
+    import os
+
+    from waitress import serve
+
+    from web.receiver import ReceiverState, create_receiver
+
+    state = ReceiverState(token=os.environ.get(token_env) if token_env else None)
+    click.echo(f"demo receiver on http://{host}:{port}/<team>/$process-message")
+    serve(create_receiver(state), host=host, port=port, threads=4, ident="spoa-receiver")
+
+
+COMMANDS = [users_group, audit_group, replay_command, demo_command, serve_command, db_group, outbox_group,
+            receiver_command]
 
 
 def register(group: click.Group) -> None:

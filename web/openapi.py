@@ -85,6 +85,15 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
                           "properties": {"facts": {"$ref": "#/components/schemas/Facts"},
                                          "fact_events": {"type": "array"}, "decisions": {"type": "array"},
                                          "reviews": {"type": "array"}, "worklist": {"type": "array"}}},
+        "OutboxMessage": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "message_id": {"type": "string", "format": "uuid"},
+            "contact_id": {"type": "string"}, "worklist_item_id": {"type": ["integer", "null"]},
+            "reason": {"enum": ["new", "update"]}, "team": {"type": "string"},
+            "status": {"enum": ["pending", "sending", "delivered", "dead", "email"]}, "status_text": {"type": "string"},
+            "attempts": {"type": "integer"}, "max_attempts": {"type": "integer"},
+            "last_error": {"type": ["string", "null"]}, "last_status_code": {"type": ["integer", "null"]},
+            "next_attempt_at": {"type": ["string", "null"]}, "delivered_at": {"type": ["string", "null"]},
+            "created_at": {"type": "string"}}},
         "Review": {"type": "object", "required": ["action"], "properties": {
             "action": {"enum": ["confirm", "override"]},
             "route": {"enum": decision["properties"]["route"]["enum"]},
@@ -132,6 +141,30 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
             "parameters": [CONTACT_ID], "requestBody": _json_body("#/components/schemas/FactsUpdate"),
             "responses": {"200": _ok("The new decision", "#/components/schemas/ContactOutcome"),
                           "404": ERRORS_READ["404"], **ERRORS_WRITE}}},
+        "/api/contacts/{contact_id}/referral": {"get": {
+            "summary": "The referral message sent for this contact (FHIR R4 BaRS referral request; audit-logged)",
+            "security": security_either, "parameters": [CONTACT_ID],
+            "responses": {"200": {"description": "The newest referral message: a FHIR Bundle of type message",
+                                  "content": {"application/fhir+json": {"schema": {
+                                      "type": "object", "required": ["resourceType", "type", "entry"],
+                                      "properties": {"resourceType": {"const": "Bundle"},
+                                                     "type": {"const": "message"},
+                                                     "entry": {"type": "array", "items": {"type": "object"}}}}}}},
+                          **ERRORS_READ}}},
+        "/api/outbox": {"get": {
+            "summary": "Referral messages and their delivery, newest first (supervisor, admin)", "security": staff_only,
+            "parameters": [{"name": "status", "in": "query",
+                            "schema": {"enum": ["pending", "sending", "delivered", "dead", "email"]}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            "responses": {"200": _ok("Messages (delivery state, not content)", schema={"type": "object", "properties": {
+                "messages": {"type": "array", "items": {"$ref": "#/components/schemas/OutboxMessage"}}}}),
+                **ERRORS_READ}}},
+        "/api/outbox/{outbox_id}/retry": {"post": {
+            "summary": "Send a dead-lettered referral message again, same message id (supervisor, admin)",
+            "security": staff_only,
+            "parameters": [{"name": "outbox_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": _ok("Queued again", "#/components/schemas/OutboxMessage"),
+                          "409": _error_response("Not dead-lettered"), **ERRORS_READ}}},
         "/api/contacts/{contact_id}/callback": {"post": {
             "summary": "The resident asked to talk to a person: a call-back goes on the worklist",
             "security": security_either, "parameters": [CONTACT_ID],

@@ -15,6 +15,7 @@ BLUEPRINTS = [
     "web.blueprints.api",       # JSON API (/api): contacts, facts, triage, health, worklist
     "web.blueprints.audit",     # supervisors: contacts, traces, overrides, CSV, charts, replay, audit log (/audit)
     "web.blueprints.worklist",  # duty workers: referrals and call-backs to accept or return (/worklist)
+    "web.blueprints.outbox",    # supervisors: referral messages not delivered, send again (/worklist/outbox)
     "web.blueprints.console",   # call handlers: guided triage on the phone (/console)
     "web.blueprints.dialogue_api",  # the chat's Rasa action server: one dialogue turn (/api/dialogue)
     "web.blueprints.chat",      # residents: the web chat page, relayed to Rasa, with a guided-form fallback (/chat)

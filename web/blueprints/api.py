@@ -17,8 +17,9 @@ from web.bootstrap import services
 from web.errors import ApiError
 from web.idempotency import Created, run_create
 from web.openapi import openapi_document
+from web.referral_message import accept_and_send
 from web.security import AUDIT_ROLES, STAFF_ROLES, WORKLIST_ROLES, api_auth, csrf, current_actor
-from web.store import StoreUnavailable, audit, contacts, worklist
+from web.store import StoreUnavailable, audit, contacts, outbox, worklist
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 # Calls with the service token carry no cookie, so no CSRF risk; staff calls are checked in api_auth.
@@ -184,6 +185,26 @@ def get_contact(contact_id: str):
     return jsonify(spoa.store.run(read))
 
 
+@bp.get("/contacts/<contact_id>/referral")
+@api_auth()  # the same roles as GET /api/contacts/<id>: it is a read of the same contact
+def get_referral(contact_id: str):
+    """The referral message sent for this contact (the newest): a FHIR R4 BaRS Bundle."""
+    spoa = services()
+    actor, now = current_actor(), spoa.now()
+
+    def read(db):  # noqa: ANN001, ANN202
+        contact = contacts.get_contact(db, contact_id)
+        messages = outbox.for_contact(db, contact.id)
+        if not messages:
+            raise ApiError(404, "no_referral", f"No referral has been accepted and sent for {contact.id}.")
+        audit.append(db, actor=actor.name, actor_role=actor.role, action="referral.view", target=contact.id,
+                     details={"via": "api", "message": messages[0].message_id}, at=now)
+        return messages[0].bundle
+
+    response = current_app.response_class(json.dumps(spoa.store.run(read)), mimetype="application/fhir+json")
+    return response
+
+
 @bp.post("/contacts/<contact_id>/callback")
 @api_auth()
 def request_callback(contact_id: str):
@@ -295,8 +316,8 @@ def accept_item(item_id: int):
     spoa = services()
     body = _object(json_body(optional=True), "The body")
     actor, now = current_actor(), spoa.now()
-    item = spoa.store.run(lambda db: worklist.accept(db, item_id, actor=actor.name, actor_role=actor.role, now=now,
-                                                     note=body.get("note")))
+    item = spoa.store.run(lambda db: accept_and_send(db, spoa, item_id, actor=actor.name, actor_role=actor.role,
+                                                     now=now, note=body.get("note")))
     return jsonify(worklist.item_dict(item, now))
 
 
@@ -310,6 +331,34 @@ def return_item(item_id: int):
     item = spoa.store.run(lambda db: worklist.return_item(db, item_id, actor=actor.name, actor_role=actor.role,
                                                           now=now, reason=str(body.get("reason") or "")))
     return jsonify(worklist.item_dict(item, now))
+
+
+@bp.get("/outbox")
+@api_auth(*AUDIT_ROLES, service=False)
+def list_outbox():
+    """Referral messages and their delivery (status=pending|sending|delivered|dead|email), newest first."""
+    status = request.args.get("status") or None
+    if status not in (None, *outbox.STATUS_WORDS):
+        raise ApiError(400, "bad_request", "Unknown status.", field="status", allowed=list(outbox.STATUS_WORDS))
+    with services().store.session() as db:
+        return jsonify({"messages": [outbox.message_dict(m) for m in outbox.list_messages(
+            db, status=status, limit=_int_arg("limit", 100))]})
+
+
+@bp.post("/outbox/<int:outbox_id>/retry")
+@api_auth(*AUDIT_ROLES, service=False)
+def retry_outbox(outbox_id: int):
+    """Send a dead-lettered referral message again (same MessageHeader id: never a second referral)."""
+    spoa = services()
+    actor, now = current_actor(), spoa.now()
+    try:
+        message = spoa.store.run(lambda db: outbox.retry(db, outbox_id, actor=actor.name, actor_role=actor.role,
+                                                         now=now))
+    except outbox.OutboxError as error:
+        raise ApiError(409, "conflict", str(error)) from None
+    except LookupError as error:
+        raise ApiError(404, "not_found", str(error)) from None
+    return jsonify(outbox.message_dict(message))
 
 
 @bp.get("/audit/verify")

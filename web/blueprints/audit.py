@@ -16,6 +16,7 @@ from wtforms import SelectField
 from wtforms.validators import DataRequired
 
 from web import audit_queries as q
+from web.blueprints.outbox import delivery_rows
 from web.bootstrap import services
 from web.forms import OverrideForm
 from web.security import AUDIT_ROLES, current_actor, roles_required
@@ -109,8 +110,10 @@ def _render_contact(contact_id: str, form: ProtocolOverrideForm, status: int = 2
     now = spoa.now()
     record = spoa.store.run(lambda db: q.view_contact(db, contact_id, actor=actor.name, actor_role=actor.role,
                                                       now=now))
+    with spoa.store.session() as db:
+        deliveries = delivery_rows(db, contact_id=record["id"])
     return render_template("audit/contact_page.html", record=record, form=form,
-                           localities=_localities()), status
+                           localities=_localities(), deliveries=deliveries), status
 
 
 @bp.get("/contacts/<contact_id>")

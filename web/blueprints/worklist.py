@@ -10,8 +10,10 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 
 from web import audit_queries as q
+from web.blueprints.outbox import delivery_rows
 from web.bootstrap import services
 from web.forms import ActionForm, ReasonForm
+from web.referral_message import accept_and_send
 from web.security import WORKLIST_ROLES, current_actor, roles_required
 from web.store import worklist
 
@@ -23,7 +25,9 @@ def _render(errors: dict | None = None, item_id: int | None = None, status: int 
     now = spoa.now()
     with spoa.store.session() as db:
         items = q.worklist_items(db, now=now)
-    return render_template("worklist/queue.html", items=items, errors=errors or {}, error_item=item_id), status
+        deliveries = delivery_rows(db)
+    return render_template("worklist/queue.html", items=items, errors=errors or {}, error_item=item_id,
+                           deliveries=deliveries), status
 
 
 @bp.get("/")
@@ -42,8 +46,8 @@ def accept(item_id: int):
         return _render({"form": "The form expired; try again."}, item_id, 400)
     now = spoa.now()
     try:
-        item = spoa.store.run(lambda db: worklist.accept(db, item_id, actor=actor.name, actor_role=actor.role,
-                                                         now=now))
+        item = spoa.store.run(lambda db: accept_and_send(db, spoa, item_id, actor=actor.name,
+                                                         actor_role=actor.role, now=now))
     except worklist.WorklistError as error:
         return _render({"form": str(error)}, item_id, 409)
     return redirect(url_for("worklist.queue", accepted=item.id), 303)

@@ -21,6 +21,7 @@ REVIEW_ACTIONS = ("confirm", "override", "accept", "return")
 CONTACT_STATUSES = ("open", "closed")
 WORKLIST_KINDS = ("referral", "callback")
 WORKLIST_STATUSES = ("open", "accepted", "returned", "superseded")
+OUTBOX_STATUSES = ("pending", "sending", "delivered", "dead", "email")
 GENESIS_HASH = "0" * 64
 
 
@@ -240,6 +241,47 @@ class ContactWords(Base):
     source: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """A referral message to a receiving team, written in the same transaction as the accept
+    (transactional outbox) and delivered by `spoa outbox run`.
+
+    `message_id` is the MessageHeader id: the idempotency key, so a retry is never a second
+    referral. Status: pending (due at next_attempt_at) -> sending (claimed by one dispatcher
+    until claimed_until) -> delivered, or back to pending with a backoff, or dead after the last
+    attempt (a supervisor can retry it). `email`: the team has no endpoint; the duty worker
+    sends `summary` by email.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
+        Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    worklist_item_id: Mapped[int | None] = mapped_column(ForeignKey("worklist_items.id"))
+    reason: Mapped[str] = mapped_column(String(8))
+    team_id: Mapped[str] = mapped_column(String(120))
+    team_name: Mapped[str] = mapped_column(String(200))
+    endpoint: Mapped[str | None] = mapped_column(String(500))
+    auth_env: Mapped[str | None] = mapped_column(String(80))
+    bundle: Mapped[dict[str, Any]]
+    summary: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
 
 
 class AuditEntry(Base):
