@@ -8,7 +8,7 @@ from pathlib import Path
 
 from spoa.config import config_from_mapping
 from web.referral_message import accept_and_send
-from web.store import contacts, outbox
+from web.store import contacts, outbox, people
 
 EXAMPLES = Path(__file__).parent / "protocol_examples"
 
@@ -17,13 +17,18 @@ def example(name: str) -> dict:
     return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def accepted_referral(app, name: str, *, received_at: str = "2026-11-26T09:30:00Z", actor: str = "duty.one"):
-    """Store the example's contact, accept its referral item; returns (contact id, outbox row)."""
+def accepted_referral(app, name: str, *, received_at: str = "2026-11-26T09:30:00Z", actor: str = "duty.one",
+                      person: dict | None = None):
+    """Store the example's contact (and the person's details), accept its referral item;
+    returns (contact id, outbox row)."""
     spoa = app.extensions["spoa"]
     body = {**example(name)["contact"], "received_at": received_at}
     now = spoa.now()
     stored = spoa.store.run(lambda db: contacts.create_contact(db, spoa.triage, body, now=now))
     assert stored.worklist_item is not None, f"{name}: no referral item ({stored.decision['route']})"
+    if person:
+        spoa.store.run(lambda db: people.save_details(db, stored.contact.id, person, actor="handler",
+                                                      actor_role="call_handler", now=now, today=now.date()))
     spoa.store.run(lambda db: accept_and_send(db, spoa, stored.worklist_item.id, actor=actor,
                                               actor_role="duty_worker", now=now))
     with spoa.store.session() as db:

@@ -118,22 +118,35 @@ def referral(**changes) -> Referral:
 
 
 def test_a_known_nhs_number_is_the_patients_identifier():
-    person = Person(given_name="Edith", family_name="Cole", birth_date=date(1936, 3, 2), nhs_number="9434765919",
-                    address_lines=("1 High Street",), town="Sittingbourne", postcode="ME10 4AB",
-                    phones=("01795 000000",), caller_name="Jo Cole", caller_phone="07700 900123",
+    person = Person(name="Edith Cole", birth_date=date(1936, 3, 2), nhs_number="9434765919",
+                    address="1 High Street, Sittingbourne", postcode="ME10 4AB",
+                    phones=("01795000000",), caller_name="Jo Cole", caller_phone="07700900123",
                     caller_relationship="daughter")
     bundle = check_message(referral_bundle(referral(person=person)))
     patient = one(bundle, "Patient")
     assert patient["identifier"] == [{"system": profiles.NHS_NUMBER_SYSTEM, "value": "9434765919"}]
-    assert patient["name"][0]["family"] == "Cole" and patient["birthDate"] == "1936-03-02"
+    assert patient["name"][0]["text"] == "Edith Cole" and patient["birthDate"] == "1936-03-02"
     assert patient["address"][0]["postalCode"] == "ME10 4AB"
-    assert patient["telecom"][0]["value"] == "01795 000000"
+    assert patient["address"][0]["line"] == ["1 High Street", "Sittingbourne"]
+    assert patient["telecom"][0]["value"] == "01795000000"
     assert patient["contact"][0]["relationship"][0]["text"] == "daughter"
     assert "Edith Cole" in email_summary(referral(person=person))
 
 
+def test_the_persons_details_kept_for_the_contact_go_in_the_patient(app):
+    details = {"name": "Edith Cole", "date_of_birth": "1936-03-02", "address": "1 High Street, Sittingbourne",
+               "postcode": "me10 4ab", "phone": "01795 000 000", "nhs_number": "943 476 5919",
+               "caller_name": "Jo Cole", "caller_relationship": "daughter"}
+    _, message = accepted_referral(app, "fall-long-lie", person=details)
+    patient = one(check_message(message.bundle), "Patient")
+    assert patient["identifier"] == [{"system": profiles.NHS_NUMBER_SYSTEM, "value": "9434765919"}]
+    assert patient["name"] == [{"use": "official", "text": "Edith Cole"}]
+    assert patient["address"][0]["postalCode"] == "ME10 4AB" and patient["birthDate"] == "1936-03-02"
+    assert "Edith Cole" in message.summary
+
+
 def test_an_unknown_nhs_number_leaves_the_patient_without_an_identifier():
-    bundle = check_message(referral_bundle(referral(person=Person(given_name="Edith"))))
+    bundle = check_message(referral_bundle(referral(person=Person(name="Edith Cole"))))
     assert "identifier" not in one(bundle, "Patient")
 
 

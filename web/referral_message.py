@@ -20,13 +20,22 @@ from spoa.fhir import Person, Referral, email_summary, referral_bundle
 from spoa.fhir.teams import Team, load_teams
 from web.labels import PATHWAY_LABELS, ROUTE_LABELS
 from web.store import contacts, outbox, worklist
-from web.store.models import Decision, OutboxMessage, WorklistItem
+from web.store.models import Decision, OutboxMessage, PersonDetails, WorklistItem
 
 
 def person_details(session: Session, contact_id: str) -> Person | None:
-    """The person's name, address and how to reach them (issue 13's person details).
-    TODO(H6 REFERRAL): read the person_details table once it is on main."""
-    return None
+    """The person's name, address and how to reach them (web.store.people; None if none are
+    kept or they were erased)."""
+    row = session.get(PersonDetails, contact_id)
+    if row is None or row.erased_at is not None:
+        return None
+    details = row.details
+    return Person(name=details.get("name"), birth_date=details.get("date_of_birth"), address=details.get("address"),
+                  postcode=details.get("postcode"),
+                  phones=tuple(details[key] for key in ("phone", "phone_other") if details.get(key)),
+                  nhs_number=details.get("nhs_number"), gp_practice=details.get("gp_practice"),
+                  caller_name=details.get("caller_name"), caller_phone=details.get("caller_phone"),
+                  caller_relationship=details.get("caller_relationship"))
 
 
 def _questions(triage: Any) -> dict[str, str]:

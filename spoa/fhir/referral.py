@@ -40,12 +40,11 @@ class Organisation:
 
 @dataclass(frozen=True)
 class Person:
-    """Who the referral is about and how to reach them (kept apart from the triage facts)."""
-    given_name: str | None = None
-    family_name: str | None = None
+    """Who the referral is about and how to reach them (kept apart from the triage facts),
+    in spoa.person's standard forms: one name as given, one address text, national phone digits."""
+    name: str | None = None
     birth_date: date | str | None = None
-    address_lines: tuple[str, ...] = ()
-    town: str | None = None
+    address: str | None = None
     postcode: str | None = None
     phones: tuple[str, ...] = ()
     nhs_number: str | None = None
@@ -119,21 +118,16 @@ def _patient(referral: Referral) -> dict:
                                "meta": _meta("Patient")}
     if person.nhs_number:
         patient["identifier"] = [{"system": p.NHS_NUMBER_SYSTEM, "value": person.nhs_number}]
-    if person.given_name or person.family_name:
-        name: dict[str, Any] = {"use": "official"}
-        if person.family_name:
-            name["family"] = person.family_name
-        if person.given_name:
-            name["given"] = [person.given_name]
-        patient["name"] = [name]
+    if person.name:
+        # One name as the person gave it: splitting it into given and family names would guess.
+        patient["name"] = [{"use": "official", "text": person.name}]
     if person.birth_date:
         patient["birthDate"] = str(person.birth_date)
-    if person.address_lines or person.town or person.postcode:
-        address: dict[str, Any] = {"use": "home"}
-        if person.address_lines:
-            address["line"] = list(person.address_lines)
-        if person.town:
-            address["city"] = person.town
+    if person.address or person.postcode:
+        address: dict[str, Any] = {"use": "home", "type": "physical"}
+        if person.address:
+            address["text"] = person.address
+            address["line"] = [part.strip() for part in person.address.split(",") if part.strip()]
         if referral.locality_name:
             address["district"] = referral.locality_name
         if person.postcode:

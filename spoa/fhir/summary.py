@@ -20,14 +20,14 @@ def _answer_text(value) -> str:  # noqa: ANN001
 def email_summary(referral: Referral) -> str:
     """Subject line, then the body: who, how to reach them, what is asked and by when, why."""
     person = referral.person
-    name = " ".join(part for part in (person.given_name, person.family_name) if part) if person else ""
+    name = person.name if person else None
     lines = [f"Subject: Referral {referral.reference} from {referral.sender.name}", "",
              f"To: {referral.team.name}" + (f" <{referral.team.email}>" if referral.team.email else ""),
              f"Referral for: {name or 'name not given'}"]
     if person:
         if person.birth_date:
             lines.append(f"Date of birth: {person.birth_date}")
-        address = ", ".join([*person.address_lines, *(x for x in (person.town, person.postcode) if x)])
+        address = ", ".join(part for part in (person.address, person.postcode) if part)
         if address:
             lines.append(f"Address: {address}")
         if person.phones:

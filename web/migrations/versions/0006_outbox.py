@@ -1,7 +1,7 @@
 """The transactional outbox of referral messages (FHIR BaRS referral requests).
 
 Revision ID: 0006_outbox
-Revises: 0008_audit_hmac
+Revises: 0005_referral
 Create Date: 2026-11-29 16:10:00
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0006_outbox'
-down_revision = '0008_audit_hmac'
+down_revision = '0005_referral'
 branch_labels = None
 depends_on = None
 
