@@ -18,11 +18,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 @contextmanager
-def serve(app) -> Iterator[str]:  # noqa: ANN001
-    """Serve `app` with werkzeug in a thread on a free 127.0.0.1 port; yields the base URL."""
+def serve(app, port: int = 0) -> Iterator[str]:  # noqa: ANN001
+    """Serve `app` with werkzeug in a thread on 127.0.0.1 (a free port unless `port` is
+    given: a test can start a server where a client already expects it); yields the base URL."""
     from werkzeug.serving import make_server
 
-    http = make_server("127.0.0.1", 0, app, threaded=True)
+    http = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
     try:

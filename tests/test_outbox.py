@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import socket
 import threading
-from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
+from browser_helpers import serve
 from conftest import make_app
 from fhir_helpers import accepted_referral, triage_sending_to
 from spoa.delivery import DeliveryPolicy
@@ -27,17 +26,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@contextmanager
 def receiver_on(port: int, state: ReceiverState):
     """The test receiving team, served on `port` until the block ends."""
-    http = make_server("127.0.0.1", port, create_receiver(state), threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        http.shutdown()
-        thread.join(timeout=10)
+    return serve(create_receiver(state), port)
 
 
 @pytest.fixture
