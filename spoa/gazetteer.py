@@ -110,6 +110,15 @@ class Resolution:
 
 
 UNKNOWN = Resolution(UNRESOLVED)
+# The person says they are not in the area without naming the place (the "Somewhere else"
+# button when asked again): recognised as outside, by their own word.
+SOMEWHERE_ELSE = "somewhere else"
+_SOMEWHERE_ELSE_WORDS = frozenset({
+    "somewhere else", "elsewhere", "outside kent", "not in kent", "outside of kent", "just outside kent",
+    "outside the area", "out of area", "out of the area", "not kent", "another area", "a different area"})
+ELSEWHERE = Resolution(OUTSIDE, place=SOMEWHERE_ELSE, how="said")
+_REFUSAL = re.compile(r"\b(?:rather not|prefer not|not (?:saying|telling|going to say)|wont say|won't say|"
+                      r"no comment|none of your business|mind your own|private|not telling you)\b", re.I)
 
 
 def normalise(text: str) -> str:
@@ -147,6 +156,7 @@ class Gazetteer:
     _fuzzy_keys: list[str] = field(default_factory=list, repr=False)
     _longest: int = 1
     _areas: frozenset[str] = frozenset()
+    area_name: str = "the area"                       # short, for "Somewhere else (not in Kent)"
 
     def __post_init__(self) -> None:
         self._fuzzy_keys = sorted(key for key in self.names if key not in EVERYDAY_WORDS and len(key) >= _MIN_FUZZY_CHARS)
@@ -159,6 +169,8 @@ class Gazetteer:
         if not isinstance(text, str) or not text.strip():
             return UNKNOWN
         text = text[:MAX_CHARS]
+        if normalise(text) in _SOMEWHERE_ELSE_WORDS:
+            return ELSEWHERE
         by_postcode = self._by_postcode(find_postcode(text))
         by_name, how = self._by_name(text)
         if by_postcode and by_name:
@@ -246,6 +258,18 @@ class Gazetteer:
 
     # -- what the dialogue offers when asking again -------------------------------------------
 
+    def reask_options(self, resolution: Resolution) -> list[dict]:
+        """Asking once more (SCOPE-2, 1.1): the candidates of an ambiguous answer, then every
+        locality by name, "Somewhere else" and "I don't know" ({"value", "label", "key"})."""
+        options = self.choices(resolution)
+        offered = {option["value"] for option in options}
+        options += [{"value": key, "label": name} for key, name in self.localities.items() if key not in offered]
+        options += [{"value": SOMEWHERE_ELSE, "label": f"Somewhere else (not in {self.area_name})"},
+                    {"value": "unknown", "label": "I don't know"}]
+        keys = [str(n) for n in range(1, 10)] + list("ABCDFGHIJKLMOPQRSTVWXYZ")
+        return [{**option, "key": "U" if option["value"] == "unknown" else "E" if option["value"] == SOMEWHERE_ELSE
+                 else keys[number]} for number, option in enumerate(options)]
+
     def choices(self, resolution: Resolution) -> list[dict]:
         """The candidates of an ambiguous answer as options ({"value", "label"}): the place and
         the locality (or the council) it would mean."""
@@ -254,9 +278,9 @@ class Gazetteer:
             if place.target in seen:
                 continue
             seen.add(place.target)
-            where = self.localities.get(place.locality) if place.locality else (place.council or "outside the area")
-            value = place.locality or place.name
-            options.append({"value": value, "label": f"{place.name} ({where})"})
+            where = self.localities.get(place.locality) if place.locality else (place.district or place.council or "")
+            label = place.name if not where or where in place.name else f"{place.name} ({where})"
+            options.append({"value": place.locality or place.name, "label": label})
         return options
 
 
@@ -285,6 +309,35 @@ def _decide(places: list[Place], how: str | None) -> Resolution:
     return Resolution(AMBIGUOUS, candidates=unique, how=how)
 
 
+# -- a place answer ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlaceAnswer:
+    """The answer to "What town or village is the person in now?", as the dialogue uses it."""
+
+    value: str | None             # the `locality` fact: an id, a place outside, or None
+    words: str                    # the person's own words, kept beside it for staff
+    resolution: Resolution
+    declined: bool = False        # "I don't know", "I'd rather not say": served, not asked again
+
+    @property
+    def ask_again(self) -> bool:
+        """Unresolved or ambiguous, and the person did not decline: ask once more."""
+        return self.value is None and not self.declined
+
+
+def read_place_answer(config, text: str, dont_know: bool = False) -> PlaceAnswer:
+    """What a place answer means. `config` is the service's spoa.config.Config (its
+    `resolve_place` goes through the gazetteer); `dont_know` when the dialogue read the words as
+    "I don't know" already."""
+    words = " ".join(str(text or "").split())
+    if dont_know or not words:
+        return PlaceAnswer(None, words, UNKNOWN, declined=True)
+    resolution = config.resolve_place(words)
+    declined = resolution.status == UNRESOLVED and bool(_REFUSAL.search(words))
+    return PlaceAnswer(resolution.fact_value, words, resolution, declined)
+
+
 # -- loading ----------------------------------------------------------------------------------
 
 class GazetteerError(ValueError):
@@ -309,13 +362,14 @@ def load_gazetteer(manifest: str | Path, localities: Mapping[str, Mapping]) -> G
     postcodes = _read_postcodes(postcode_bytes, postcodes_path, localities)
     digest = hashlib.sha256(manifest.read_bytes() + b"\0" + places_bytes + b"\0" + postcode_bytes).digest()
     return build_gazetteer(rows, postcodes, localities, area=str(meta.get("area", "")),
+                           area_name=str(meta.get("area_name") or "the area"),
                            sources=tuple(source.get("name", "") for source in meta.get("sources") or []),
                            digest=digest)
 
 
 def build_gazetteer(rows: Iterable[Place], postcodes: Mapping[str, Iterable[Place]],
                     localities: Mapping[str, Mapping], area: str = "", sources: tuple[str, ...] = (),
-                    digest: bytes = b"") -> Gazetteer:
+                    digest: bytes = b"", area_name: str = "the area") -> Gazetteer:
     # A row naming a locality the config doesn't have (a locality taken out of service) is left
     # out, so its places read as unknown (served), never as outside; `skipped` lists them.
     rows, skipped = _configured(rows, localities)
@@ -328,7 +382,7 @@ def build_gazetteer(rows: Iterable[Place], postcodes: Mapping[str, Iterable[Plac
     return Gazetteer(area=area, localities={key: entry["name"] for key, entry in localities.items()},
                      names={key: tuple(places) for key, places in names.items()},
                      postcodes={code: tuple(places) for code, places in postcodes.items()},
-                     sources=sources, digest=digest, skipped=tuple(skipped),
+                     sources=sources, digest=digest, skipped=tuple(skipped), area_name=area_name,
                      place_count=len({(row.name, row.target) for row in rows if row.kind != "configured"}))
 
 

@@ -44,7 +44,7 @@ CHANNEL_CHOICES = {"phone": "Phone", "web_chat": "Web chat", "professional_refer
 FLAG_CHOICES = (("", "Any"), ("yes", "Yes"), ("no", "No"))
 
 PER_PAGE = 25
-CSV_COLUMNS = ("reference", "received_at", "channel", "locality", "route", "pathway", "safeguarding_level",
+CSV_COLUMNS = ("reference", "received_at", "channel", "locality", "locality_words", "route", "pathway", "safeguarding_level",
                "decision_status", "review_required", "overridden", "status", "ruleset_version")
 
 

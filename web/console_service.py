@@ -329,14 +329,14 @@ def _check_fact_names(triage, facts: Any) -> dict:
 
 
 def set_facts(session: Session, triage, contact_id: str, facts: Any, *, handler: str, role: str | None,
-              now: datetime, source: str = "console") -> contacts.Outcome:
+              now: datetime, source: str = "console", locality_words: str | None = None) -> contacts.Outcome:
     """Set, change or clear (null) facts; the engine decides again. Raises ContactError on a
     wrong type or value (422 naming the field)."""
     contact = _own(session, contact_id, handler)
     _check_fact_names(triage, facts)
     was_emergency = contact.route == "emergency"
     outcome = contacts.add_facts(session, triage, contact.id, facts, now=now, source=source, actor=handler,
-                                 refer=False)
+                                 refer=False, locality_words=locality_words)
     if outcome.decision.get("route") == "emergency" and not was_emergency:
         # Recorded for the supervisor; the facts themselves are in fact_events, not the log.
         audit.append(session, actor=handler, actor_role=role, action="console.emergency", target=contact.id,
@@ -376,7 +376,8 @@ def answer_question(session: Session, triage, contact_id: str, question_id: Any,
     facts = core.answer_to_store(known, facts, partial, change=change)
     if not facts:
         return current_outcome(session, triage, contact_id, handler=handler)
-    return set_facts(session, triage, contact_id, facts, handler=handler, role=role, now=now)
+    words = answer if question.place and isinstance(answer, str) and answer != UNKNOWN else None
+    return set_facts(session, triage, contact_id, facts, handler=handler, role=role, now=now, locality_words=words)
 
 
 def _words_answer(question, answer: Any, config: Any) -> dict | None:  # noqa: ANN001

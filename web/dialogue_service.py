@@ -36,6 +36,7 @@ from typing import Any
 
 from spoa.dialogue import core
 from spoa.dialogue.answers import AnswerError, answer_to_facts, denies_presumed, is_change_request, parse_answer
+from spoa.dialogue.place import place_answer, reask_question
 from spoa.dialogue.questions import Flows, build_question
 from spoa.dialogue.wording import outcome_lines, outcome_view
 from web.errors import ApiError
@@ -118,6 +119,8 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
     extractor = spoa.fact_extractor()
     extracted = extractor.extract(text)["facts"] if extractor and text.strip() else {}
     now = spoa.now()
+    place = place_answer(flows, triage.config, turn_request["answer"])
+    place_words = place.words if place else None
 
     def work(db):  # noqa: ANN001, ANN202
         contact_id, conversation_id = turn_request["contact_id"], turn_request["conversation_id"]
@@ -137,7 +140,8 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
         answered, understood, change = {}, None, False
         if turn_request["answer"] is not None:
             parsed = read_answer(flows, triage.config, turn_request["answer"], known, partial)
-            understood = parsed is not None
+            # an unresolved or ambiguous place is kept as unknown (null) and asked once more
+            understood = parsed is not None and not (place is not None and place.ask_again)
             answered = parsed or {}
             change = _changing(flows.by_id[turn_request["answer"]["question_id"]], known, partial)
         answer, heard, confirm = core.merge_turn(known, extracted, answered, partial, change=change)
@@ -147,10 +151,10 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
             stored = {fact: value for fact, value in answer.items() if value is not None}
             outcome = contacts.create_contact(db, triage, {"channel": "web_chat", "facts": stored}, now=now,
                                               source="chat", actor="service", heard=heard,
-                                              conversation_id=conversation_id)
+                                              conversation_id=conversation_id, locality_words=place_words)
         elif answer or heard:
             outcome = contacts.add_facts(db, triage, contact_id, answer, now=now, source="chat", actor="service",
-                                         heard=heard)
+                                         heard=heard, locality_words=place_words)
         else:
             contact = contacts.get_contact(db, contact_id)
             latest = contacts.latest_decision(db, contact_id)
@@ -182,6 +186,8 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
         found = core.next_question(flows, decision, state["facts"], "resident", partial=state["partial"],
                                    skip=_skip(turn_request["asked"], state["facts"]), heard=state["confirm"])
         question = found.to_dict() if found is not None else None
+        if place is not None and place.ask_again and decision.get("route") != "emergency":
+            question = reask_question(flows, triage.config, turn_request["answer"]["question_id"], place, state["facts"])
     if contact_id is not None:
         log.info("chat turn on contact %s: route=%s status=%s", contact_id, decision["route"], decision.get("status"))
     return {"contact_id": contact_id, "decision": decision, "question": question,

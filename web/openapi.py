@@ -64,7 +64,7 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
             "allowed": {}, "errors": {"type": "array", "items": {"type": "object"}}}},
         "ContactSummary": {"type": "object", "properties": {
             name: {"type": ["string", "null"]} for name in (
-                "id", "channel", "received_at", "status", "locality", "route", "pathway", "safeguarding_level",
+                "id", "channel", "received_at", "status", "locality", "locality_words", "route", "pathway", "safeguarding_level",
                 "decision_status", "ruleset_version", "updated_at")} | {
             "review_required": {"type": "boolean"}, "overridden": {"type": "boolean"}}},
         "WorklistItem": {"type": "object", "properties": {

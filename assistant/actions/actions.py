@@ -171,8 +171,10 @@ class ValidateTriageForm(FormValidationAction):
             return slots
         not_understood = reply.get("understood") is False and question is not None
         if not_understood and not _is_finished(reply) and tracker.get_slot("reasked") != question.get("id"):
-            # Ask the same question once more before moving on.
-            slots.update(question=question, reasked=question.get("id"), triage_answer=None)
+            # Ask the same question once more before moving on (as the app words it again, when
+            # it does: a place it couldn't find is asked again with the localities as choices).
+            again = slots.get("question") if (slots.get("question") or {}).get("id") == question.get("id") else question
+            slots.update(question=again, reasked=question.get("id"), triage_answer=None)
             return slots
         slots["triage_answer"] = str(slot_value) if _is_finished(reply) else None
         return slots

@@ -172,6 +172,11 @@ _TENS = {w: 10 * n for n, w in enumerate("twenty thirty forty fifty sixty sevent
 _TIMES = {"once": 1, "twice": 2, "never": 0, "none": 0, "no": 0, "thrice": 3}
 
 
+def said_dont_know(text: str) -> bool:
+    """ "Not sure", "no idea", "I don't know": the person can't say."""
+    return isinstance(text, str) and bool(_UNKNOWN_RE.match(_normalise(text[:MAX_ANSWER_CHARS])))
+
+
 def _normalise(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").lower()
     text = re.sub(r"[^\w'\s,-]", " ", text)

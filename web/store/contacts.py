@@ -150,7 +150,7 @@ def _record_decision(session: Session, contact: Contact, decision: dict, facts: 
 
 def create_contact(session: Session, triage: Triage, data: Any, *, now: datetime, source: str = "api",
                    actor: str = "service", refer: bool = True, conversation_id: str | None = None,
-                   heard: Any = None) -> Outcome:
+                   heard: Any = None, locality_words: str | None = None) -> Outcome:
     """Validate, store and decide a new contact (raises spoa.contact.ContactError on bad input).
     `conversation_id` binds it to a web chat's conversation: a second contact for the same
     conversation fails the unique index (sqlalchemy IntegrityError) when flushed. `heard`:
@@ -160,7 +160,9 @@ def create_contact(session: Session, triage: Triage, data: Any, *, now: datetime
     facts = {name: value for name, value in (parsed.get("facts") or {}).items() if value is not None}
     received_at = _as_datetime(parsed.get("received_at")) or now
     contact = Contact(id=new_reference(), channel=parsed.get("channel"), received_at=received_at,
-                      created_at=now, updated_at=now, status="open", conversation_id=conversation_id)
+                      created_at=now, updated_at=now, status="open", conversation_id=conversation_id,
+                      locality_words=_place_words(data.get("facts") if isinstance(data, dict) else None,
+                                                  parsed.get("facts") or {}, locality_words))
     session.add(contact)
     session.flush()
     if heard:
@@ -168,6 +170,17 @@ def create_contact(session: Session, triage: Triage, data: Any, *, now: datetime
     _add_fact_events(session, contact.id, facts, source=source, actor=actor, at=now)
     session.flush()
     return _decide_again(session, triage, contact, now, refer)
+
+
+def _place_words(raw_facts: Any, parsed: dict, given: str | None) -> str | None:
+    """The place as the person gave it: from the dialogue (`given`), or the raw `locality` a
+    client sent when the gazetteer read it as something else ("Ramsgate" -> thanet)."""
+    if isinstance(given, str) and given.strip():
+        return " ".join(given.split())
+    raw = raw_facts.get("locality") if isinstance(raw_facts, dict) else None
+    if isinstance(raw, str) and raw.strip() and raw != parsed.get("locality"):
+        return " ".join(raw.split())
+    return None
 
 
 def lock_contact(session: Session, contact_id: str) -> Contact:
@@ -196,14 +209,19 @@ def current_facts(session: Session, contact_id: str) -> dict:
 
 
 def add_facts(session: Session, triage: Triage, contact_id: str, facts: Any, *, now: datetime,
-              source: str = "api", actor: str = "service", refer: bool = True, heard: Any = None) -> Outcome:
+              source: str = "api", actor: str = "service", refer: bool = True, heard: Any = None,
+              locality_words: str | None = None) -> Outcome:
     """Add or correct facts (null makes a fact unknown again) and decide again. `heard`: facts
-    read from free text, stored with source "extraction" (a list among them is partial)."""
+    read from free text, stored with source "extraction" (a list among them is partial).
+    `locality_words`: the place as the person said it, when `facts` has the locality resolved from it."""
     _check_source(source)
     contact = lock_contact(session, contact_id)  # PostgreSQL: one fact update per contact at a time
     if heard:
         _add_fact_events(session, contact.id, triage.parse_facts(heard), source="extraction", actor=actor, at=now)
     parsed = triage.parse_facts(facts)
+    words = _place_words(facts, parsed, locality_words)
+    if words is not None:
+        contact.locality_words = words
     # parse_facts drops nulls; here a null is an answer ("not known after all") and is kept.
     cleared = {name: None for name, value in facts.items() if value is None and name not in parsed}
     _add_fact_events(session, contact.id, {**cleared, **parsed}, source=source, actor=actor, at=now)
@@ -282,7 +300,8 @@ def close_contact(session: Session, contact_id: str, *, now: datetime) -> Contac
 
 def contact_summary(contact: Contact) -> dict[str, Any]:
     return {"id": contact.id, "channel": contact.channel, "received_at": iso(contact.received_at),
-            "status": contact.status, "locality": contact.locality, "route": contact.route,
+            "status": contact.status, "locality": contact.locality, "locality_words": contact.locality_words,
+            "route": contact.route,
             "pathway": contact.pathway, "safeguarding_level": contact.safeguarding_level,
             "decision_status": contact.decision_status, "review_required": contact.review_required,
             "overridden": contact.overridden, "ruleset_version": contact.ruleset_version,

@@ -96,7 +96,11 @@ class Contact(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(10), default="open")
-    locality: Mapped[str | None] = mapped_column(String(64))
+    # A configured locality id, or a place recognised as outside the area (SCOPE-2, 1.1); Text,
+    # as is the person's own words for it (the place as given), shown to staff. SQLite ignores
+    # VARCHAR lengths, so there the column keeps its first declaration (migration 0003).
+    locality: Mapped[str | None] = mapped_column(Text().with_variant(String(64), "sqlite"))
+    locality_words: Mapped[str | None] = mapped_column(Text)
     # The current decision, summarised (the full decision is in `decisions`).
     route: Mapped[str | None] = mapped_column(String(20))
     pathway: Mapped[str | None] = mapped_column(String(32))

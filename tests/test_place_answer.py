@@ -1,0 +1,136 @@
+"""The answer to "What town or village is the person in now?" in a web chat turn (issue 8).
+
+Real app, real engine, real gazetteer, SQLite and PostgreSQL. A Kent village not named in
+config.yml is its locality; an answer the gazetteer can't resolve is kept as unknown (null),
+asked once more with the localities as choices, and never makes the contact out of area
+(SCOPE-2 1.1, FAILSAFE-3); the person's own words are kept beside the locality for staff.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import make_app
+from test_chat_page import chat_settings, chat_triage
+from spoa.gazetteer import SOMEWHERE_ELSE
+from web.store import contacts
+
+FALL = "My mum is 90, she fell and has been on the floor since 5am and can't get up. She isn't hurt and didn't hit her head."
+SCREEN = ["unresponsive", "breathing_difficulty_severe", "chest_pain", "stroke_signs", "severe_bleeding",
+          "seizure_ongoing", "severe_allergic_reaction", "serious_injury", "overdose_or_self_harm", "immediate_danger"]
+# A place answer of 300 characters: the words around the village are kept too.
+LONG_ANSWER = ("She's at her own bungalow in Wittersham, which is the little village up on the Isle of Oxney past "
+               "Tenterden, down the lane opposite the church and the old post office, the one with the green door "
+               "and the ramp my brother put in last spring, it's about the fourth house along on the left after "
+               "the bus stop, you can't miss it")[:300].strip() + "."
+
+
+@pytest.fixture
+def any_app(database, tmp_path, clock):
+    url, schema = database
+    app = make_app(chat_settings(SPOA_CLOCK=clock, DATABASE_URL=url, DATABASE_SCHEMA=schema), chat_triage(), tmp_path)
+    yield app
+    app.extensions["spoa"].store.dispose()
+
+
+class Chat:
+    def __init__(self, app, headers):
+        self.client, self.headers, self.contact_id, self.asked = app.test_client(), headers, None, []
+
+    def turn(self, text=None, answer=None, start=False):
+        body = {"contact_id": self.contact_id, "text": text, "answer": answer, "asked": self.asked, "start": start}
+        response = self.client.post("/api/dialogue/turn", headers=self.headers, json=body)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        reply = response.get_json()
+        self.contact_id = reply["contact_id"] or self.contact_id
+        return reply
+
+    def answer(self, question, value):
+        self.asked += [fact for fact in question["ask"] if fact not in self.asked]
+        return self.turn(text=value if isinstance(value, str) else None,
+                         answer={"question_id": question["id"], "value": value})
+
+    def until_place_question(self, reply, knows):
+        """Answers every question before the place question from `knows`."""
+        for _ in range(30):
+            question = reply["question"]
+            assert question is not None, reply
+            if question.get("place"):
+                return question
+            if question["kind"] == "checklist":
+                value = [f for f in question["ask"] if knows.get(f) is True] or "none"
+            else:
+                fact = question["ask"][0]
+                value = knows.get(fact, "unknown")
+                if isinstance(value, bool):
+                    value = "yes" if value else "no"
+            reply = self.answer(question, value)
+        raise AssertionError("the place question was never asked")
+
+
+KNOWS = {**{fact: False for fact in SCREEN}, "age": 90, "fallen": True, "on_floor_cannot_get_up": True,
+         "fall_injury": "none", "head_injury": False, "lost_consciousness": False}
+
+
+def _stored(app, contact_id):
+    with app.extensions["spoa"].store.session() as db:
+        contact = contacts.get_contact(db, contact_id)
+        return contact.locality, contact.locality_words, contacts.current_facts(db, contact.id)
+
+
+@pytest.mark.parametrize("said", ["Wittersham", LONG_ANSWER])
+def test_a_fall_with_a_long_lie_in_a_kent_village_not_in_config_goes_to_rapid_response(any_app, service_headers, said):
+    chat = Chat(any_app, service_headers)
+    place = chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS)
+    reply = chat.answer(place, said)
+    assert reply["understood"] is True
+    assert reply["decision"]["route"] == "rapid_response" and reply["decision"]["pathway"] == "ucr"
+    locality, words, facts = _stored(any_app, chat.contact_id)
+    assert (locality, facts["locality"]) == ("ashford", "ashford")
+    assert words == said and len(LONG_ANSWER) == 300    # all 300 characters, on both databases
+
+
+def test_a_place_that_cant_be_resolved_is_unknown_and_asked_once_more_with_the_localities(any_app, service_headers):
+    chat = Chat(any_app, service_headers)
+    place = chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS)
+    reply = chat.answer(place, "at home with me")
+    assert reply["understood"] is False
+    assert reply["decision"]["route"] == "rapid_response"           # served, never out of area
+    again = reply["question"]
+    assert again["id"] == place["id"]
+    values = [option["value"] for option in again["options"]]
+    assert values[:7] == list(chat_triage().config.localities) and values[-2:] == [SOMEWHERE_ELSE, "unknown"]
+    assert "West Kent" in [option["label"] for option in again["options"]]
+    locality, words, _ = _stored(any_app, chat.contact_id)
+    assert (locality, words) == (None, "at home with me")
+    reply = chat.answer(again, "unknown")                              # "I don't know": still served
+    assert reply["decision"]["route"] == "rapid_response"
+    assert "locality" not in {fact for q in [reply["question"] or {}] for fact in q.get("ask", [])}
+
+
+def test_an_ambiguous_place_is_asked_again_with_its_candidates_first(any_app, service_headers):
+    chat = Chat(any_app, service_headers)
+    place = chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS)
+    reply = chat.answer(place, "Minster")
+    assert reply["understood"] is False and reply["decision"]["route"] == "rapid_response"
+    options = reply["question"]["options"]
+    assert [o["value"] for o in options[:2]] == ["thanet", "swale"]
+    assert "more than one place called Minster" in reply["question"]["text"]
+    reply = chat.answer(reply["question"], "swale")                   # the button
+    assert _stored(any_app, chat.contact_id)[0] == "swale"
+
+
+def test_i_would_rather_not_say_is_not_asked_again_and_the_person_is_served(any_app, service_headers):
+    chat = Chat(any_app, service_headers)
+    place = chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS)
+    reply = chat.answer(place, "I'd rather not say")
+    assert reply["understood"] is True
+    assert reply["decision"]["route"] == "rapid_response"
+    assert (reply["question"] or {}).get("id") != place["id"]
+
+
+def test_a_place_recognised_outside_kent_is_out_of_area_with_urgent_advice_left_to_the_rules(any_app, service_headers):
+    chat = Chat(any_app, service_headers)
+    place = chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS)
+    reply = chat.answer(place, "Chatham")
+    assert reply["decision"]["route"] == "out_of_scope" and reply["decision"]["pathway"] == "other_area"
+    assert _stored(any_app, chat.contact_id)[:2] == ("Chatham", "Chatham")
