@@ -246,6 +246,20 @@ def test_notes_propose_facts_and_set_none_without_confirmation(handler):
     assert reloaded["notes"] == body["notes"] and reloaded["view"]["route"] == "self_care"
 
 
+def test_notes_with_the_callers_own_age_propose_the_persons_age_only(handler):
+    state = start(handler)
+    response = post(handler, f"{API}/{state['contact']['id']}/notes",
+                    {"notes": "Caller is 55 and hurt her back lifting mum. Mum is 83."})
+    proposed = {p["fact"]: p["value"] for p in response.get_json()["proposals"]}
+    assert proposed.get("age") == 83 and "serious_injury" not in proposed
+
+
+def test_notes_with_only_the_callers_own_age_propose_no_age(handler):
+    state = start(handler)
+    response = post(handler, f"{API}/{state['contact']['id']}/notes", {"notes": "Daughter calling, she is 55."})
+    assert "age" not in {p["fact"] for p in response.get_json()["proposals"]}
+
+
 def test_notes_that_are_not_text_are_refused(handler):
     state = start(handler)
     response = post(handler, f"{API}/{state['contact']['id']}/notes", {"notes": 42})

@@ -643,6 +643,15 @@ WHOSE = [
                  id="carer feeling down themselves is the carers wellbeing"),
     pytest.param("I feel so depressed, I can't cope", {}, {"caller": "self", "mental_health_crisis": True}, set(),
                  id="resident feeling depressed and not coping is their crisis"),
+    # call notes, written by the handler
+    pytest.param("Daughter calling, she is 55. Mum is 83 and fell this morning", {}, {"age": 83, "fallen": True},
+                 set(), id="notes: the daughter calling is 55 and mum is 83"),
+    pytest.param("Caller (daughter) aged 60 has hurt her back lifting mum", {"caller": "family_friend"}, {},
+                 {"age", "serious_injury"}, id="notes: the callers back hurt lifting mum is not mums injury"),
+    pytest.param("Mum aged 83 has hurt her back", {"caller": "family_friend"},
+                 {"age": 83, "serious_injury": True}, set(), id="notes: mums hurt back is her injury"),
+    pytest.param("Wife is 80 and his carer, she has hurt her back", {}, {}, {"age", "serious_injury"},
+                 id="notes: his wife and carers age and back are hers, not his"),
 ]
 
 

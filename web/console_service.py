@@ -413,7 +413,7 @@ def propose_facts(triage, extractor, notes: str, facts: dict) -> list[dict]:
     handler confirms one by one. Nothing is set here."""
     if extractor is None or not notes.strip():
         return []
-    found = extractor.extract(notes)
+    found = extractor.extract(notes, known=facts)  # the known caller keeps their own age out
     said: dict[str, list[str]] = {}
     for item in found.get("evidence") or []:
         if isinstance(item, dict) and item.get("fact") and item.get("text"):

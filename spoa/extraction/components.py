@@ -195,7 +195,7 @@ class Trigger:
 @dataclass(frozen=True)
 class Mention:
     kind: str  # my (my mum), bare (Mum), other (her son), possessive (neighbour's dog), pronoun,
-    # person (a patient, the resident)
+    # person (a patient, the resident), caller ("Daughter calling" in call notes)
     start: int
     end: int
     who: str
@@ -256,6 +256,7 @@ class ContextMarker:
         self.first_person = set(people["first_person"])
         self.gender = {word: gender for gender in ("female", "male") for word in people[gender]}
         self.children = set(people["children"])
+        self.calling = [tuple(norms_of(nlp, phrase)) for phrase in people["calling"]]
         self.care = PhraseMatcher(nlp.vocab, attr="NORM")
         self.care.add("VERB", [phrase_doc(nlp, p) for p in people["care_verbs"]])
         self.care.add("ROLE", [phrase_doc(nlp, p) for phrase in people["carer_roles"] for p in expand(phrase)])
@@ -297,8 +298,21 @@ class ContextMarker:
 
     def _mentions(self, doc: Doc) -> list[Mention]:
         spans = [Span(doc, start, end, label=match_id) for match_id, start, end in self.people(doc)]
-        return [Mention(span.label_, span.start, span.end, span[-1].norm_ if span.label_ != "possessive" else "")
-                for span in sorted(filter_spans(spans), key=lambda span: span.start)]
+        mentions = []
+        for span in sorted(filter_spans(spans), key=lambda span: span.start):
+            kind = span.label_
+            if kind in ("my", "bare") and (self._followed_by_calling(doc, span.end) or self._after_caller(doc, span.start)):
+                kind = "caller"  # "Daughter calling", "Caller (daughter)": not who the contact is about
+            mentions.append(Mention(kind, span.start, span.end, span[-1].norm_ if kind != "possessive" else ""))
+        return mentions
+
+    @staticmethod
+    def _after_caller(doc: Doc, start: int) -> bool:
+        words = [t.norm_ for t in doc[max(0, start - 3):start] if not t.is_punct]
+        return bool(words) and words[-1] == "caller"
+
+    def _followed_by_calling(self, doc: Doc, end: int) -> bool:
+        return any(tuple(t.norm_ for t in doc[end:end + len(words)]) == words for words in self.calling)
 
     @staticmethod
     def _in_scope(trigger: Trigger, span: Span, ids: dict[str, list[int]]) -> bool:
@@ -336,9 +350,16 @@ class ContextMarker:
 
     # --- whose fact ----------------------------------------------------------------------
 
-    def _as_holder(self, mention: Mention, inside: bool) -> Holder:
-        if mention.kind == "pronoun" and mention.who in self.first_person:
+    def _as_holder(self, mention: Mention, inside: bool, mentions: list[Mention] = ()) -> Holder:
+        if mention.kind == "caller" or mention.kind == "pronoun" and mention.who in self.first_person:
             return Holder("caller", "", None, inside)
+        if mention.kind == "pronoun" and mention.who in self.gender:
+            # "Daughter calling, she is 55": she is the caller where the last person of her
+            # gender named before is the caller
+            same = [m for m in mentions if m.end <= mention.start and m.kind not in ("pronoun", "possessive")
+                    and self.gender.get(m.who) == self.gender[mention.who]]
+            if same and same[-1].kind == "caller":
+                return Holder("caller", "", None, inside)
         kind = mention.kind if mention.kind in ("pronoun", "possessive") else "relation"
         return Holder(kind, mention.who, self.gender.get(mention.who), inside)
 
@@ -355,11 +376,11 @@ class ContextMarker:
         if span.label_.startswith("age.") and after:
             named.extend(after)  # "my 12 year old niece"
         if named:
-            return self._as_holder(min(named, key=lambda m: m.start), inside=True)
+            return self._as_holder(min(named, key=lambda m: m.start), True, mentions)
         if any(token.norm_ in self.first_person for token in span):
             return Holder("caller", "", None, inside=True)
         before = [m for m in mentions if m.end <= span.start and clauses[m.start] == clauses[span.start]]
-        return self._as_holder(before[-1], inside=False) if before else None
+        return self._as_holder(before[-1], False, mentions) if before else None
 
     def _cares(self, doc: Doc, mentions: list[Mention]) -> list[Care]:
         """Who looks after whom, from "X looks after Y" and "X is her carer"."""
