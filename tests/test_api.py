@@ -28,7 +28,7 @@ def _post(client, path, body, headers, **kwargs):
 
 # -- POST /api/contacts ------------------------------------------------------------------------
 
-def test_fall_with_long_lie_is_stored_and_goes_to_rapid_response(any_app, service_headers):
+def test_fall_with_long_lie_is_stored_and_goes_to_rapid_response(any_app, service_headers, client_as):
     client = any_app.test_client()
     response = _post(client, "/api/contacts", FALL, service_headers)
     assert response.status_code == 201
@@ -36,7 +36,9 @@ def test_fall_with_long_lie_is_stored_and_goes_to_rapid_response(any_app, servic
     assert body["decision"]["route"] == "rapid_response" and body["decision"]["pathway"] == "ucr"
     assert response.headers["Location"] == f"/api/contacts/{body['id']}"
     assert body["worklist_item"]["response_target"] == "PT2H"
-    stored = client.get(f"/api/contacts/{body['id']}", headers=service_headers).get_json()
+    # The service token writes for the chat but reads nothing back; a supervisor reads it.
+    assert client.get(f"/api/contacts/{body['id']}", headers=service_headers).status_code == 403
+    stored = client_as("supervisor", any_app).get(f"/api/contacts/{body['id']}").get_json()
     assert stored["route"] == "rapid_response" and stored["facts"]["on_floor_cannot_get_up"] is True
     assert stored["fact_events"][0]["source"] == "api"
 
@@ -103,7 +105,7 @@ def test_a_wrong_service_token_is_a_401(client):
 
 
 def test_staff_json_post_needs_the_csrf_header(client_as, staff_json):
-    handler = client_as("call_handler")
+    handler = client_as("supervisor")
     assert _post(handler, "/api/contacts", FALL, {}).status_code == 400
     response = _post(handler, "/api/contacts", FALL, staff_json(handler))
     assert response.status_code == 201
@@ -127,14 +129,14 @@ def test_database_down_is_a_503_saying_nothing_was_saved(triage, tmp_path, servi
 
 # -- facts, reading back, triage, health --------------------------------------------------------
 
-def test_correcting_the_injury_to_serious_makes_it_an_emergency(client, service_headers):
+def test_correcting_the_injury_to_serious_makes_it_an_emergency(client, service_headers, client_as):
     contact_id = _post(client, "/api/contacts", FALL, service_headers).get_json()["id"]
     response = _post(client, f"/api/contacts/{contact_id}/facts", {"facts": {"fall_injury": "serious"},
                                                                    "source": "chat"}, service_headers)
     assert response.status_code == 200
     body = response.get_json()
     assert body["decision"]["route"] == "emergency" and body["facts"]["fall_injury"] == "serious"
-    events = client.get(f"/api/contacts/{contact_id}", headers=service_headers).get_json()["fact_events"]
+    events = client_as("supervisor").get(f"/api/contacts/{contact_id}").get_json()["fact_events"]
     assert events[-1] == {**events[-1], "fact": "fall_injury", "value": "serious", "source": "chat"}
 
 
@@ -163,11 +165,11 @@ def test_unknown_contact_is_a_404(client, service_headers):
 def test_reading_a_contact_is_audit_logged(app, client_as, service_headers):
     client = app.test_client()
     contact_id = _post(client, "/api/contacts", FALL, service_headers).get_json()["id"]
-    handler = client_as("call_handler")
-    assert handler.get(f"/api/contacts/{contact_id.lower()}").status_code == 200
+    supervisor = client_as("supervisor")
+    assert supervisor.get(f"/api/contacts/{contact_id.lower()}").status_code == 200
     with app.extensions["spoa"].store.session() as db:
         views = db.scalars(select(AuditEntry).where(AuditEntry.action == "contact.view")).all()
-    assert [(v.actor, v.target) for v in views] == [(handler.username, contact_id)]
+    assert [(v.actor, v.target) for v in views] == [(supervisor.username, contact_id)]
 
 
 def test_triage_decides_without_storing(app, client, service_headers):
@@ -239,13 +241,16 @@ def test_call_back_for_an_unknown_contact_is_a_404(client, service_headers):
 
 
 @pytest.mark.hazard("HAZ-012")
-def test_call_handler_confirms_and_supervisor_overrides_with_a_reason(app, client, service_headers, client_as,
-                                                                      staff_json):
+def test_supervisor_confirms_and_overrides_with_a_reason_but_a_call_handler_cannot(app, client, service_headers,
+                                                                                   client_as, staff_json):
     contact_id = _post(client, "/api/contacts", FALL, service_headers).get_json()["id"]
     handler = client_as("call_handler")
-    confirm = _post(handler, f"/api/contacts/{contact_id}/reviews", {"action": "confirm"}, staff_json(handler))
-    assert confirm.status_code == 201 and confirm.get_json()["route"] == "rapid_response"
+    refused = _post(handler, f"/api/contacts/{contact_id}/reviews", {"action": "override", "route": "self_care",
+                                                                    "reason": "x"}, staff_json(handler))
+    assert refused.status_code == 403
     supervisor = client_as("supervisor")
+    confirm = _post(supervisor, f"/api/contacts/{contact_id}/reviews", {"action": "confirm"}, staff_json(supervisor))
+    assert confirm.status_code == 201 and confirm.get_json()["route"] == "rapid_response"
     no_reason = _post(supervisor, f"/api/contacts/{contact_id}/reviews", {"action": "override", "route": "mdt"},
                       staff_json(supervisor))
     assert no_reason.status_code == 422 and no_reason.get_json()["field"] == "reason"
@@ -277,7 +282,9 @@ def test_duty_worker_accepts_once_and_returns_only_with_a_reason(client, service
     assert _post(duty, f"/api/worklist/{lonely_item}/return", {"reason": ""}, staff_json(duty)).status_code == 422
     returned = _post(duty, f"/api/worklist/{lonely_item}/return", {"reason": "Has a befriender"}, staff_json(duty))
     assert returned.status_code == 200 and returned.get_json()["status"] == "returned"
-    assert duty.get("/api/worklist").get_json()["items"] == []
+    assert duty.get("/api/worklist?view=open").get_json()["items"] == []
+    (mine,) = duty.get("/api/worklist?view=mine").get_json()["items"]
+    assert mine["id"] == fall_item and mine["assigned_to"] == duty.username
     assert _post(duty, "/api/worklist/999/accept", {}, staff_json(duty)).status_code == 404
 
 

@@ -488,13 +488,15 @@ def _open_item_id(app, reference: str) -> int:
         return contacts.contact_record(db, reference, now=T0)["worklist"][0]["id"]
 
 
-def test_accepting_a_referral_sends_it_and_takes_it_off_the_list(duty_worker, app):
+def test_accepting_a_referral_sends_it_and_makes_it_mine(duty_worker, app):
     fall = add_contact(app, example("fall-long-lie"))
     item = _open_item_id(app, fall)
     response = _worklist_post(duty_worker, f"/worklist/{item}/accept")
     assert response.status_code == 303
     html = duty_worker.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Accepted: the referral is sent." in html and fall not in _queue_order(html)
+    assert "Accepted: the referral is sent" in html
+    assert fall not in _queue_order(duty_worker.get("/worklist/?view=open").get_data(as_text=True))
+    assert fall in _queue_order(duty_worker.get("/worklist/?view=mine").get_data(as_text=True))
     with app.extensions["spoa"].store.session() as db:
         review = db.scalars(select(Review)).one()
     assert (review.action, review.actor) == ("accept", duty_worker.username)

@@ -1,4 +1,4 @@
-"""What the supervisor's audit pages and the duty worker's worklist page read and show.
+"""What the supervisor's audit pages read and show (the worklist's rows: web/referral_view.py).
 
 The pages in web/blueprints/audit.py and worklist.py are thin: they parse the
 request, call one function here, and render. Functions here read the store (through the
@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from spoa import working_days
 from web.labels import PATHWAY_LABELS, ROUTE_LABELS, SAFEGUARDING_LABELS
-from web.store import audit, contacts, replay, worklist
-from web.store.models import AuditEntry, Contact, Decision, Review
+from web.store import audit, contacts, replay
+from web.store.models import AuditEntry, Contact
 
 # nhsuk-tag colour modifiers: the more urgent, the warmer.
 ROUTE_TAGS = {"emergency": "red", "rapid_response": "orange", "mdt": "yellow", "voluntary_sector": "green",
@@ -38,6 +37,10 @@ ACTION_LABELS = {
     "contact.view": "Viewed a contact", "contact.confirm": "Confirmed a decision",
     "contact.override": "Overrode a route", "contacts.export": "Exported contacts (CSV)",
     "worklist.accept": "Accepted a referral", "worklist.return": "Returned a referral",
+    "worklist.complete": "Completed a referral", "referral.withheld": "No referral: no consent to share",
+    "person.view": "Viewed a person's details", "person.update": "Changed a person's details",
+    "person.erase": "Erased a person's details", "contact.redecide": "Decided a contact again",
+    "console.take_over": "Took over a call", "console.dropped": "Closed a call that ended early",
     "audit.verify": "Verified the audit log", "replay.run": "Replayed contacts",
 }
 CHANNEL_CHOICES = {"phone": "Phone", "web_chat": "Web chat", "professional_referral": "Professional referral"}
@@ -501,38 +504,3 @@ def record_replay(session: Session, report: Mapping[str, Any], *, actor: str, ac
                  details={"from": report["from"], "to": report["to"], "rules": report["rules_name"],
                           "ruleset_version": report["ruleset_version"], "total": report["total"],
                           "route_changed": report["route_changed"]}, at=now)
-
-
-# -- the worklist ----------------------------------------------------------------------------
-
-def _why(decision: dict | None) -> dict[str, Any]:
-    """The rule that decided the route (in words) and why a person must review it."""
-    if not decision:
-        return {"why": None, "review_reasons": []}
-    lines = trace_lines(decision.get("fired") or [])
-    leading = next((line for line in lines if line.leads), None)
-    return {"why": leading, "review_reasons": list(decision.get("review_reasons") or [])}
-
-
-def worklist_items(session: Session, *, now: datetime, limit: int = 200) -> list[dict[str, Any]]:
-    """Open items, most urgent then the earliest deadline then the oldest, with time left in
-    words and the rule that decided the route (a duty worker can't open the audit pages)."""
-    items = []
-    for item in worklist.list_items(session, limit=limit):
-        data = worklist.item_dict(item, now)
-        stored = session.get(Decision, item.decision_id) if item.decision_id is not None else None
-        decided = stored.decision if stored is not None else {}
-        if item.route in (decided.get("route"), *(decided.get("also") or [])):
-            data.update(_why(decided), override=None)
-        else:  # a person chose this route: their reason is the why
-            override = session.scalar(select(Review).where(
-                Review.contact_id == item.contact_id, Review.action == "override").order_by(Review.id.desc()))
-            data.update(why=None, review_reasons=[],
-                        override={"actor": override.actor, "reason": override.reason} if override else None)
-        left = data["time_left_seconds"]
-        data["time_left_words"] = ("no target" if left is None else
-                                   f"overdue by {duration_words(left)}" if left < 0 else
-                                   f"{duration_words(left)} left")
-        data["target_words"] = target_words(data["response_target"])
-        items.append(data)
-    return items

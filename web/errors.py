@@ -13,7 +13,10 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from web.store import StoreUnavailable
-from web.store.contacts import ContactNotFound, ReviewError
+from spoa.person import PersonError
+from web.store.calls import CallError
+from web.store.contacts import ContactClosed, ContactNotFound, ReviewError
+from web.store.people import PersonErased
 from web.store.users import UserError
 from web.store.worklist import ItemNotFound, WorklistError
 
@@ -82,7 +85,22 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(WorklistError)
     def _worklist_conflict(error: WorklistError):  # noqa: ANN202
-        return error_response(409 if "already" in str(error) else 422, "worklist", str(error))
+        return error_response(error.status or 422, "worklist", str(error))
+
+    @app.errorhandler(PersonError)
+    def _invalid_person(error: PersonError):  # noqa: ANN202
+        fields = list(error.errors)
+        return error_response(422, "invalid_person", str(error), field=fields[0] if len(fields) == 1 else None,
+                              errors=[{"field": name, "message": text} for name, text in error.errors.items()])
+
+    @app.errorhandler(ContactClosed)
+    @app.errorhandler(PersonErased)
+    def _closed(error):  # noqa: ANN001, ANN202
+        return error_response(409, "closed", str(error))
+
+    @app.errorhandler(CallError)
+    def _call_error(error: CallError):  # noqa: ANN202
+        return error_response(error.status, "call", str(error))
 
     @app.errorhandler(UserError)
     def _user_error(error: UserError):  # noqa: ANN202

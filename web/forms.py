@@ -29,3 +29,8 @@ class OverrideForm(FlaskForm):
     pathway = StringField("Pathway (optional)", validators=[Length(max=32)])
     reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason for the override."),
                                                  Length(max=2000)])
+
+
+class OutcomeForm(FlaskForm):
+    outcome = TextAreaField("Outcome", validators=[DataRequired(message="Say what the outcome was."),
+                                                   Length(max=2000)])

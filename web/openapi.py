@@ -71,6 +71,9 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
             "id": {"type": "integer"}, "contact_id": {"type": "string"},
             "kind": {"enum": ["referral", "callback"]},
             "status": {"enum": ["open", "accepted", "returned", "superseded"]},
+            "assigned_to": {"type": ["string", "null"], "description": "Who accepted it (it is theirs)"},
+            "completed_at": {"type": ["string", "null"], "format": "date-time"},
+            "outcome": {"type": ["string", "null"]},
             "route": {"type": ["string", "null"]}, "pathway": {"type": ["string", "null"]},
             "safeguarding_level": {"type": ["string", "null"]}, "response_target": {"type": ["string", "null"]},
             "rank": {"type": "integer"}, "due_at": {"type": ["string", "null"], "format": "date-time"},
@@ -180,14 +183,22 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
         "/api/worklist": {"get": {
             "summary": "Worklist items, most urgent then oldest first (duty worker, supervisor, admin)",
             "security": staff_only, "parameters": [
+                {"name": "view", "in": "query",
+                 "schema": {"enum": ["waiting", "open", "mine", "returned", "completed", "all"]}},
                 {"name": "status", "in": "query", "schema": {"enum": ["open", "accepted", "returned", "superseded", "all"]}},
                 {"name": "kind", "in": "query", "schema": {"enum": ["referral", "callback"]}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer"}},
-                {"name": "offset", "in": "query", "schema": {"type": "integer"}}],
-            "responses": {"200": _ok("Items", schema={"type": "object", "properties": {"items": {
-                "type": "array", "items": {"$ref": "#/components/schemas/WorklistItem"}}}}), **ERRORS_READ}}},
+                {"name": "route", "in": "query", "schema": {"type": "string"}},
+                {"name": "locality", "in": "query", "schema": {"type": "string"}},
+                {"name": "overdue", "in": "query", "schema": {"enum": ["true", "false"]}},
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+            "responses": {"200": _ok("A page of items, the true total and each view's count", schema={
+                "type": "object", "properties": {
+                    "total": {"type": "integer"}, "counts": {"type": "object"},
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/WorklistItem"}}}}),
+                **ERRORS_READ}}},
         "/api/worklist/{item_id}/accept": {"post": {
-            "summary": "Accept: the referral is sent", "security": staff_only, "parameters": [ITEM_ID],
+            "summary": "Accept: the referral is sent and the item becomes yours", "security": staff_only, "parameters": [ITEM_ID],
             "requestBody": {"required": False, "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"note": {"type": "string"}}}}}},
             "responses": {"200": _ok("The item", "#/components/schemas/WorklistItem"), "404": ERRORS_READ["404"],

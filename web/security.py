@@ -31,7 +31,10 @@ login_manager = LoginManager()
 
 STAFF_ROLES = ("call_handler", "duty_worker", "supervisor", "admin")
 AUDIT_ROLES = ("supervisor", "admin")
-WORKLIST_ROLES = ("duty_worker", "supervisor", "admin")
+WORKLIST_ROLES = ("duty_worker", "supervisor", "admin")       # may see the worklist
+WORKLIST_ACT_ROLES = ("duty_worker", "supervisor")            # may accept, return, complete
+OVERRIDE_ROLES = ("supervisor",)                              # may override a route or decide again
+CREATE_ROLES = ("call_handler", "supervisor")                 # may open a contact
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "

@@ -13,6 +13,7 @@ from flask import Flask
 BLUEPRINTS = [
     "web.blueprints.auth",      # staff login and logout
     "web.blueprints.api",       # JSON API (/api): contacts, facts, triage, health, worklist
+    "web.blueprints.referrals",  # JSON API (/api): the person's details, one referral, supervisors' queue, calls
     "web.blueprints.audit",     # supervisors: contacts, traces, overrides, CSV, charts, replay, audit log (/audit)
     "web.blueprints.worklist",  # duty workers: referrals and call-backs to accept or return (/worklist)
     "web.blueprints.outbox",    # supervisors: referral messages not delivered, send again (/worklist/outbox)

@@ -17,8 +17,10 @@ from web.bootstrap import services
 from web.errors import ApiError
 from web.idempotency import Created, run_create
 from web.openapi import openapi_document
+from web import access
 from web.referral_message import accept_and_send
-from web.security import AUDIT_ROLES, STAFF_ROLES, WORKLIST_ROLES, api_auth, csrf, current_actor
+from web.security import (AUDIT_ROLES, CREATE_ROLES, OVERRIDE_ROLES, WORKLIST_ACT_ROLES, WORKLIST_ROLES,
+                          api_auth, csrf, current_actor)
 from web.store import StoreUnavailable, audit, contacts, outbox, worklist
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -60,6 +62,15 @@ def _source(body: dict) -> tuple[str, str]:
     if actor.kind == "staff":
         return body.pop("source", None) or "console", actor.name
     return body.pop("source", None) or "api", "service"
+
+
+def require(db, may, contact_id: str) -> str:  # noqa: ANN001
+    """The contact's reference if the caller may do this to it (`may`: a web.access check);
+    404 for an unknown contact, 403 for one outside the caller's work."""
+    contact = contacts.get_contact(db, contact_id)
+    if not may(db, current_actor(), contact.id):
+        raise ApiError(403, "forbidden", "This contact is outside your work: your role can't see or change it.")
+    return contact.id
 
 
 def _outcome(outcome: contacts.Outcome, now) -> dict:  # noqa: ANN001
@@ -127,7 +138,7 @@ def triage():
 
 
 @bp.post("/contacts")
-@api_auth()
+@api_auth(*CREATE_ROLES)
 def create_contact():
     """Store a new contact with its first decision (one transaction). A retry with the same
     Idempotency-Key answers with the first contact (see web/idempotency.py)."""
@@ -162,8 +173,9 @@ def add_facts(contact_id: str):
         raise ApiError(422, "invalid_contact", "Send the facts as {\"facts\": {\"fact_name\": value, ...}}.",
                        field="facts")
     now = spoa.now()
-    outcome = spoa.store.run(lambda db: contacts.add_facts(db, spoa.triage, contact_id, body["facts"], now=now,
-                                                             source=source, actor=actor))
+    outcome = spoa.store.run(lambda db: contacts.add_facts(
+        db, spoa.triage, require(db, access.may_write_contact, contact_id), body["facts"], now=now, source=source,
+        actor=actor))
     log.info("contact %s facts added: route=%s status=%s", outcome.contact.id, outcome.decision["route"],
              outcome.decision.get("status"))
     return jsonify({**_outcome(outcome, now), "facts": outcome.facts})
@@ -177,7 +189,7 @@ def get_contact(contact_id: str):
     actor, now = current_actor(), spoa.now()
 
     def read(db):  # noqa: ANN001, ANN202
-        record = contacts.contact_record(db, contact_id, now=now)
+        record = contacts.contact_record(db, require(db, access.may_read_contact, contact_id), now=now)
         audit.append(db, actor=actor.name, actor_role=actor.role, action="contact.view", target=record["id"],
                      details={"via": "api"}, at=now)
         return record
@@ -217,7 +229,8 @@ def request_callback(contact_id: str):
     now = spoa.now()
 
     def work(db):  # noqa: ANN001, ANN202
-        contact = contacts.lock_contact(db, contact_id)  # one open call-back, even if asked twice at once
+        # One open call-back, even if asked twice at once: the contact's row is locked.
+        contact = contacts.lock_contact(db, require(db, access.may_write_contact, contact_id))
         decision = contacts.latest_decision(db, contact.id)
         target = decision.decision.get("response_target") if decision is not None else None
         return worklist.request_callback(db, contact, now=now, note=note, response_target=target)
@@ -228,15 +241,17 @@ def request_callback(contact_id: str):
 
 
 @bp.post("/contacts/<contact_id>/reviews")
-@api_auth(*STAFF_ROLES, service=False)
+@api_auth(*OVERRIDE_ROLES, service=False)
 def review_contact(contact_id: str):
-    """A person confirms the current decision or overrides its route (reason required)."""
+    """A supervisor confirms the current decision or overrides its route (reason required);
+    an overridden referral gets the new route's deadline."""
     spoa = services()
     body = _object(json_body(), "The review")
     actor, now = current_actor(), spoa.now()
     row = spoa.store.run(lambda db: contacts.review(
         db, contact_id, action=str(body.get("action", "")), actor=actor.name, actor_role=actor.role, now=now,
-        route=body.get("route"), pathway=body.get("pathway"), reason=body.get("reason")))
+        route=body.get("route"), pathway=body.get("pathway"), reason=body.get("reason"),
+        targets=spoa.config.data.get("response_targets")))
     log.info("contact %s %s by %s", row.contact_id, row.action, actor.role)
     return jsonify({"id": row.id, "contact_id": row.contact_id, "action": row.action, "route": row.route,
                     "pathway": row.pathway, "reason": row.reason, "actor": row.actor,
@@ -295,42 +310,71 @@ def list_contacts():
                         "contacts": [contacts.contact_summary(row) for row in rows]})
 
 
+def worklist_filter_from_args() -> worklist.WorklistFilter:
+    """The worklist's view and filters from the query string (shared with the worklist page)."""
+    view = request.args.get("view") or "waiting"
+    if view not in worklist.VIEWS:
+        raise ApiError(400, "bad_request", f"view must be one of {', '.join(worklist.VIEWS)}.", field="view",
+                       allowed=list(worklist.VIEWS))
+    kind = request.args.get("kind") or None
+    if kind not in (None, "referral", "callback"):
+        raise ApiError(400, "bad_request", "kind must be referral or callback.", field="kind",
+                       allowed=["referral", "callback"])
+    status = request.args.get("status") or None
+    return worklist.WorklistFilter(view=view, actor=current_actor().name, kind=kind,
+                                   route=request.args.get("route") or None,
+                                   locality=request.args.get("locality") or None, overdue=_flag("overdue"),
+                                   status=None if status == "all" else status)
+
+
 @bp.get("/worklist")
 @api_auth(*WORKLIST_ROLES, service=False)
 def list_worklist():
-    """Worklist items (status=open by default; kind=referral|callback), most urgent first."""
+    """Worklist items, most urgent then the earliest deadline then the oldest: a view (waiting,
+    open, mine, returned, completed, all; default waiting), filters (kind, route, locality,
+    overdue, status) and a page (page, per_page), with the true total and each view's count."""
     spoa = services()
-    status = request.args.get("status", "open")
+    filters, page, per_page = worklist_filter_from_args(), _int_arg("page", 1), _int_arg("per_page", 25)
+    now = spoa.now()
     with spoa.store.session() as db:
-        items = worklist.list_items(db, status=None if status == "all" else status,
-                                    kind=request.args.get("kind") or None, limit=_int_arg("limit", 100),
-                                    offset=_int_arg("offset", 0))
-        now = spoa.now()
-        return jsonify({"items": [worklist.item_dict(item, now) for item in items]})
+        items, total = worklist.find_items(db, filters, now=now, page=page, per_page=per_page)
+        return jsonify({"total": total, "page": page, "per_page": per_page,
+                        "counts": worklist.counts(db, now=now, actor=filters.actor),
+                        "items": [worklist.item_dict(item, now) for item in items]})
+
+
+def _item_action(action):  # noqa: ANN001, ANN202
+    spoa = services()
+    actor, now = current_actor(), spoa.now()
+    item = spoa.store.run(lambda db: action(db, actor=actor.name, actor_role=actor.role, now=now))
+    return jsonify(worklist.item_dict(item, now))
 
 
 @bp.post("/worklist/<int:item_id>/accept")
-@api_auth(*WORKLIST_ROLES, service=False)
+@api_auth(*WORKLIST_ACT_ROLES, service=False)
 def accept_item(item_id: int):
-    """Accept an item: the referral is sent (or the call-back made)."""
-    spoa = services()
+    """Accept an item: the referral is sent and the item becomes yours (or the call-back)."""
     body = _object(json_body(optional=True), "The body")
-    actor, now = current_actor(), spoa.now()
-    item = spoa.store.run(lambda db: accept_and_send(db, spoa, item_id, actor=actor.name, actor_role=actor.role,
-                                                     now=now, note=body.get("note")))
-    return jsonify(worklist.item_dict(item, now))
+    # The referral message goes into the outbox in the same transaction (web/referral_message.py).
+    return _item_action(lambda db, **who: accept_and_send(db, services(), item_id, note=body.get("note"), **who))
 
 
 @bp.post("/worklist/<int:item_id>/return")
-@api_auth(*WORKLIST_ROLES, service=False)
+@api_auth(*WORKLIST_ACT_ROLES, service=False)
 def return_item(item_id: int):
-    """Return an item with a reason (required)."""
-    spoa = services()
+    """Return an item with a reason (required): it goes to the supervisors' queue."""
     body = _object(json_body(), "The body")
-    actor, now = current_actor(), spoa.now()
-    item = spoa.store.run(lambda db: worklist.return_item(db, item_id, actor=actor.name, actor_role=actor.role,
-                                                          now=now, reason=str(body.get("reason") or "")))
-    return jsonify(worklist.item_dict(item, now))
+    return _item_action(lambda db, **who: worklist.return_item(db, item_id, reason=str(body.get("reason") or ""),
+                                                               **who))
+
+
+@bp.post("/worklist/<int:item_id>/complete")
+@api_auth(*WORKLIST_ACT_ROLES, service=False)
+def complete_item(item_id: int):
+    """Complete an accepted item with its outcome (required): yours, or any as a supervisor."""
+    body = _object(json_body(), "The body")
+    return _item_action(lambda db, **who: worklist.complete(db, item_id, outcome=str(body.get("outcome") or ""),
+                                                            **who))
 
 
 @bp.get("/outbox")

@@ -19,7 +19,7 @@ from web import audit_queries as q
 from web.blueprints.outbox import delivery_rows
 from web.bootstrap import services
 from web.forms import OverrideForm
-from web.security import AUDIT_ROLES, current_actor, roles_required
+from web.security import AUDIT_ROLES, OVERRIDE_ROLES, current_actor, roles_required
 from web.store import contacts
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -125,7 +125,7 @@ def contact_page(contact_id: str):
 
 
 @bp.post("/contacts/<contact_id>/override")
-@roles_required(*AUDIT_ROLES)
+@roles_required(*OVERRIDE_ROLES)
 def override(contact_id: str):
     """Record an override (a new review row, never an edit): route from the protocol, reason required."""
     spoa, form = services(), ProtocolOverrideForm()
@@ -134,7 +134,8 @@ def override(contact_id: str):
     actor, now = current_actor(), spoa.now()
     row = spoa.store.run(lambda db: contacts.review(
         db, contact_id, action="override", actor=actor.name, actor_role=actor.role, now=now,
-        route=form.route.data, pathway=form.pathway.data or None, reason=form.reason.data))
+        route=form.route.data, pathway=form.pathway.data or None, reason=form.reason.data,
+        targets=spoa.config.data.get("response_targets")))
     return redirect(url_for("audit.contact_page", contact_id=row.contact_id, overridden=row.id,
                             _anchor="reviews"), 303)
 

@@ -34,6 +34,10 @@ class ContactNotFound(LookupError):
     """No contact with that reference."""
 
 
+class ContactClosed(ValueError):
+    """The contact is closed: its facts are kept as they were when it was closed."""
+
+
 class ReviewError(ValueError):
     """A review can't be recorded as asked (unknown action or route, or no reason)."""
 
@@ -216,6 +220,10 @@ def add_facts(session: Session, triage: Triage, contact_id: str, facts: Any, *, 
     `locality_words`: the place as the person said it, when `facts` has the locality resolved from it."""
     _check_source(source)
     contact = lock_contact(session, contact_id)  # PostgreSQL: one fact update per contact at a time
+    if contact.status != "open":
+        # A closed contact's decision was confirmed by a person: a later answer must not
+        # silently clear a red flag under it (a new contact is made instead).
+        raise ContactClosed(f"Contact {contact.id} is closed; its facts can't be changed.")
     if heard:
         _add_fact_events(session, contact.id, triage.parse_facts(heard), source="extraction", actor=actor, at=now)
     parsed = triage.parse_facts(facts)

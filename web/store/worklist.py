@@ -41,7 +41,12 @@ VIEWS = ("waiting", "open", "mine", "returned", "completed", "all")
 
 
 class WorklistError(ValueError):
-    """The item can't take that action (already resolved, or a reason is missing)."""
+    """The item can't take that action (already resolved, or a reason is missing); `status`
+    is the HTTP status that says so (409 for the item's state, 403 for someone else's item)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class ItemNotFound(LookupError):
@@ -131,6 +136,9 @@ def sync(session: Session, contact: Contact, decision: dict, *, decision_id: int
             return previous  # already accepted (or returned, and not decided again since)
         item = WorklistItem(contact_id=contact.id, kind="referral", status=OPEN, created_at=now, **fields)
         session.add(item)
+        if previous is not None and previous.status == "returned" and previous.completed_at is None:
+            # Decided again: the returned item leaves the supervisors' queue, the new one is open.
+            previous.completed_at, previous.outcome, previous.updated_at = now, "Decided again: back on the worklist", now
     else:
         for name, value in fields.items():
             setattr(item, name, value)
@@ -170,7 +178,7 @@ def _resolve(session: Session, item_id: int, *, status: str, action: str, actor:
              now: datetime, reason: str | None) -> WorklistItem:
     item = get_item(session, item_id, for_update=True)
     if item.status != OPEN:
-        raise WorklistError(f"Worklist item {item_id} is already {item.status}.")
+        raise WorklistError(f"Worklist item {item_id} is already {item.status}.", status=409)
     reason = (reason or "").strip() or None
     if action == "return" and not reason:
         raise WorklistError("A reason is required to return a worklist item.")
@@ -202,10 +210,10 @@ def complete(session: Session, item_id: int, *, actor: str, actor_role: str | No
     outcome = (outcome or "").strip()
     if item.status != "accepted" or item.completed_at is not None:
         raise WorklistError(f"Worklist item {item_id} is {'completed' if item.completed_at else item.status}: "
-                            "only an accepted item can be completed.")
+                            "only an accepted item can be completed.", status=409)
     if item.assigned_to != actor and actor_role != "supervisor":
         raise WorklistError(f"Worklist item {item_id} is {item.assigned_to}'s; only they or a supervisor can "
-                            "complete it.")
+                            "complete it.", status=403)
     if not outcome:
         raise WorklistError("Say what the outcome was to complete the item.")
     item.completed_at, item.outcome, item.updated_at = now, outcome[:2000], now
