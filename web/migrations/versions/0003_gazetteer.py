@@ -9,7 +9,7 @@ SQLite does not enforce VARCHAR lengths, and changing a column's type there need
 that the foreign keys pointing at contacts would trip: the type changes on PostgreSQL only.
 
 Revision ID: 0003_gazetteer
-Revises: 0005_referral
+Revises: 0006_outbox
 Create Date: 2026-11-29 16:10:00
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 
 revision = "0003_gazetteer"
-down_revision = "0005_referral"
+down_revision = "0006_outbox"
 branch_labels = None
 depends_on = None
 
