@@ -7,6 +7,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
+from conftest import csrf_token
 from fhir_helpers import accepted_referral, example
 from spoa.fhir import MessageInvalid, Organisation, Person, Referral, check_message, email_summary, referral_bundle
 from spoa.fhir import profiles
@@ -256,7 +257,39 @@ def test_a_contact_with_no_referral_sent_has_no_referral_to_read(app, client, se
 
 def test_the_worklist_and_the_contact_page_show_where_the_referral_is(app, client_as):
     contact_id, message = accepted_referral(app, "lonely")
-    page = client_as("duty_worker").get("/worklist/").get_data(as_text=True)
+    duty = client_as("duty_worker")
+    page = duty.get("/worklist/").get_data(as_text=True)
     assert f'id="delivery-{message.id}"' in page and "Send by email" in page and f"Referral {contact_id}" in page
     contact_page = client_as("supervisor").get(f"/audit/contacts/{contact_id}").get_data(as_text=True)
     assert "Referral messages" in contact_page and "Send by email" in contact_page
+    sent = duty.post(f"/worklist/outbox/{message.id}/emailed", data={"csrf_token": csrf_token(duty, "/worklist/")})
+    assert sent.status_code == 303
+    assert "Delivered" in duty.get("/worklist/").get_data(as_text=True)
+
+
+def test_an_email_summary_is_marked_sent_only_with_the_form_token(app, client_as):
+    _, message = accepted_referral(app, "lonely")
+    client_as("duty_worker").post(f"/worklist/outbox/{message.id}/emailed", data={})
+    with app.extensions["spoa"].store.session() as db:
+        assert db.get(type(message), message.id).status == "email"
+
+
+def test_erasing_the_persons_details_erases_them_from_the_referral_sent(app):
+    from web.store import outbox, people
+
+    details = {"name": "Edith Cole", "date_of_birth": "1936-03-02", "phone": "01795 000 000",
+               "nhs_number": "943 476 5919"}
+    contact_id, message = accepted_referral(app, "fall-long-lie", person=details)
+    spoa = app.extensions["spoa"]
+    pseudonym = spoa.store.run(lambda db: people.erase(db, contact_id, actor="admin", actor_role="admin",
+                                                       now=spoa.now()))
+    with spoa.store.session() as db:
+        kept = outbox.for_contact(db, contact_id)[0]
+    patient = one(check_message(kept.bundle), "Patient")
+    assert patient["name"] == [{"use": "anonymous", "text": pseudonym}] and "identifier" not in patient
+    assert "Edith" not in str(kept.bundle) and "9434765919" not in str(kept.bundle) and kept.summary is None
+
+
+def test_a_referral_for_someone_whose_details_are_kept_names_them(app):
+    _, message = accepted_referral(app, "fall-long-lie", person={"name": "Edith Cole"})
+    assert one(message.bundle, "Patient")["name"][0]["text"] == "Edith Cole"

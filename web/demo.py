@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from web.referral_message import accept_and_send
 from web.store import audit, contacts, users, worklist
 from web.store.models import WorklistItem
 
@@ -98,14 +99,14 @@ def seed_demo(spoa, *, count: int = 36, seed: int = 2026) -> DemoResult:  # noqa
                 db, spoa.triage, {"channel": channel, "received_at": received.isoformat(), "facts": facts},
                 now=received + timedelta(minutes=4), source=source, actor=actor)
             created.append(outcome)
-        _act_on(db, spoa.triage, created, rng)
+        _act_on(db, spoa, created, rng)
         result.contacts = len(created)
 
     spoa.store.run(work)
     return result
 
 
-def _act_on(db, triage, created: list, rng: random.Random) -> None:  # noqa: ANN001
+def _act_on(db, spoa, created: list, rng: random.Random) -> None:  # noqa: ANN001
     """People act on some decisions: confirm, follow-up facts, override, accept, return, call back."""
     for outcome in created:
         contact = outcome.contact
@@ -116,7 +117,7 @@ def _act_on(db, triage, created: list, rng: random.Random) -> None:  # noqa: ANN
     lonely = [o for o in created if o.contact.route == "voluntary_sector"]
     if lonely:
         target = lonely[0].contact
-        contacts.add_facts(db, triage, target.id, {"lives_alone": True},
+        contacts.add_facts(db, spoa.triage, target.id, {"lives_alone": True},
                            now=target.received_at + timedelta(minutes=20), source="console", actor="demo.handler")
     overridable = [o for o in created if o.contact.route == "self_care"]
     if overridable:
@@ -126,7 +127,9 @@ def _act_on(db, triage, created: list, rng: random.Random) -> None:  # noqa: ANN
                         reason="Lives alone with no family nearby: a befriending referral is wanted (demo).")
     items = [o.worklist_item for o in created if o.worklist_item is not None and o.worklist_item.status == "open"]
     for item in items[:5]:
-        worklist.accept(db, item.id, actor="demo.duty", actor_role="duty_worker",
+        # Accepted as a duty worker would: the referral message goes into the outbox, and the
+        # dispatcher `make run` starts delivers it to the demo receiver.
+        accept_and_send(db, spoa, item.id, actor="demo.duty", actor_role="duty_worker",
                         now=item.created_at + timedelta(minutes=35))
     if len(items) > 5:
         item: WorklistItem = items[5]

@@ -39,10 +39,16 @@ def person_details(session: Session, contact_id: str) -> Person | None:
 
 
 def _questions(triage: Any) -> dict[str, str]:
+    """Fact id -> the question as the call handler asks it; a checklist's fact adds its own
+    item ("Any of these now? Pain in the chest")."""
     flows = getattr(triage, "flows", None)
     if flows is None:
         return {}
-    return {fact: spec.call_handler for fact, spec in flows.by_fact.items()}
+    questions = {}
+    for fact, spec in flows.by_fact.items():
+        item = next((option.label for option in spec.options if option.value == fact), None)
+        questions[fact] = " ".join(f"{spec.call_handler} {item or ''}".split())
+    return questions
 
 
 def build_referral(session: Session, spoa: Any, item: WorklistItem, *, actor: str, now: datetime,

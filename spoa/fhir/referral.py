@@ -311,3 +311,16 @@ def referral_bundle(referral: Referral) -> dict:
             "meta": _meta("Bundle"), "type": "message", "timestamp": _iso(referral.accepted_at),
             "entry": [{"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
                       for resource in resources if resource is not None]}
+
+
+def without_person(bundle: dict, pseudonym: str) -> dict:
+    """The same message with the person's details gone (`spoa erase`): the Patient keeps its id
+    (references still resolve) and carries only the pseudonym; nothing else names anyone."""
+    entries = []
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") or {}
+        if resource.get("resourceType") == "Patient":
+            resource = {key: resource[key] for key in ("resourceType", "id", "meta") if key in resource}
+            resource["name"] = [{"use": "anonymous", "text": pseudonym}]
+        entries.append({**entry, "resource": resource})
+    return {**bundle, "entry": entries}

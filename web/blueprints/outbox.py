@@ -1,5 +1,6 @@
 """Supervisors' page of referral messages that were not delivered (/worklist/outbox), with
-the error and a "send again" button; and the delivery rows the worklist and contact pages show.
+the error and a "send again" button; the duty worker's "sent by email" for a team with no
+endpoint; and the delivery rows the worklist and contact pages show.
 """
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from web.bootstrap import services
 from web.forms import ActionForm
-from web.security import AUDIT_ROLES, current_actor, roles_required
+from web.security import AUDIT_ROLES, WORKLIST_ROLES, current_actor, roles_required
 from web.store import outbox
 
 bp = Blueprint("outbox", __name__, url_prefix="/worklist/outbox")
@@ -47,3 +48,18 @@ def retry(outbox_id: int):
     except (LookupError, outbox.OutboxError) as error:
         return _render({"form": str(error)}, 409)
     return redirect(url_for("outbox.dead_letters", retried=outbox_id), 303)
+
+
+@bp.post("/<int:outbox_id>/emailed")
+@roles_required(*WORKLIST_ROLES)
+def emailed(outbox_id: int):
+    """The duty worker sent the email summary (a team with no endpoint): it counts as delivered."""
+    spoa, actor = services(), current_actor()
+    if ActionForm().validate_on_submit():
+        now = spoa.now()
+        try:
+            spoa.store.run(lambda db: outbox.mark_emailed(db, outbox_id, actor=actor.name, actor_role=actor.role,
+                                                          now=now))
+        except (LookupError, outbox.OutboxError):
+            pass  # already marked (two clicks, two people): the worklist shows where it is
+    return redirect(url_for("worklist.queue", _anchor=f"delivery-{outbox_id}"), 303)

@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from spoa.delivery import DeliveryPolicy, outcome
-from spoa.fhir import message_problems
+from spoa.fhir import message_problems, without_person
 
 from . import audit
 from .models import OutboxMessage
@@ -109,6 +109,30 @@ def retry(session: Session, outbox_id: int, *, actor: str, actor_role: str | Non
                  details={"message": message.message_id, "team": message.team_id}, at=now)
     session.flush()
     return message
+
+
+def mark_emailed(session: Session, outbox_id: int, *, actor: str, actor_role: str | None, now: datetime) -> OutboxMessage:
+    """The duty worker sent the email summary to a team with no endpoint: it is delivered."""
+    message = session.get(OutboxMessage, outbox_id, with_for_update=True)
+    if message is None:
+        raise LookupError(f"No outbox message {outbox_id}.")
+    if message.status != "email":
+        raise OutboxError(f"Message {outbox_id} is {message.status}; only one waiting for an email can be marked sent.")
+    message.status, message.delivered_at, message.updated_at = "delivered", now, now
+    audit.append(session, actor=actor, actor_role=actor_role, action="outbox.emailed", target=message.contact_id,
+                 details={"message": message.message_id, "team": message.team_id}, at=now)
+    session.flush()
+    return message
+
+
+def forget_person(session: Session, contact_id: str, pseudonym: str) -> int:
+    """The person's details are erased (web.store.people.erase): so are they from every message
+    kept for the contact (the Patient keeps only the pseudonym; the email summary goes)."""
+    messages = for_contact(session, contact_id)
+    for message in messages:
+        message.bundle, message.summary = without_person(message.bundle, pseudonym), None
+    session.flush()
+    return len(messages)
 
 
 def list_messages(session: Session, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:

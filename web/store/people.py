@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from spoa import person
 
-from . import audit
+from . import audit, outbox
 from .contacts import get_contact, iso
 from .models import ConsoleCall, Contact, ContactWords, PersonDetails
 
@@ -115,6 +115,7 @@ def erase(session: Session, contact_id: str, *, actor: str, actor_role: str | No
     session.execute(delete(ContactWords).where(ContactWords.contact_id == contact.id))
     session.execute(update(ConsoleCall).where(ConsoleCall.contact_id == contact.id)
                     .values(caller_name=None, about=None, notes=None))
+    outbox.forget_person(session, contact.id, pseudonym)  # the referral messages kept for it
     audit.append(session, actor=actor, actor_role=actor_role, action="person.erase", target=contact.id,
                  details={"pseudonym": pseudonym}, at=now)
     session.flush()
