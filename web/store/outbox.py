@@ -97,30 +97,34 @@ def record(session: Session, message_id: int, *, worker: str, now: datetime, sta
     return message
 
 
-def retry(session: Session, outbox_id: int, *, actor: str, actor_role: str | None, now: datetime) -> OutboxMessage:
-    """A supervisor sends a dead-lettered message again (same MessageHeader id)."""
+def _act(session: Session, outbox_id: int, *, expected: str, refusal: str, action: str, actor: str,
+         actor_role: str | None, now: datetime) -> OutboxMessage:
+    """A person's action on a message in the `expected` state (row locked; audit-logged)."""
     message = session.get(OutboxMessage, outbox_id, with_for_update=True)
     if message is None:
         raise LookupError(f"No outbox message {outbox_id}.")
-    if message.status != "dead":
-        raise OutboxError(f"Message {outbox_id} is {message.status}, not dead-lettered; only those can be retried.")
-    message.status, message.attempts, message.next_attempt_at, message.updated_at = "pending", 0, now, now
-    audit.append(session, actor=actor, actor_role=actor_role, action="outbox.retry", target=message.contact_id,
+    if message.status != expected:
+        raise OutboxError(f"Message {outbox_id} is {message.status}; {refusal}")
+    message.updated_at = now
+    audit.append(session, actor=actor, actor_role=actor_role, action=action, target=message.contact_id,
                  details={"message": message.message_id, "team": message.team_id}, at=now)
+    return message
+
+
+def retry(session: Session, outbox_id: int, *, actor: str, actor_role: str | None, now: datetime) -> OutboxMessage:
+    """A supervisor sends a dead-lettered message again (same MessageHeader id)."""
+    message = _act(session, outbox_id, expected="dead", refusal="only a dead-lettered message can be sent again.",
+                   action="outbox.retry", actor=actor, actor_role=actor_role, now=now)
+    message.status, message.attempts, message.next_attempt_at = "pending", 0, now
     session.flush()
     return message
 
 
 def mark_emailed(session: Session, outbox_id: int, *, actor: str, actor_role: str | None, now: datetime) -> OutboxMessage:
     """The duty worker sent the email summary to a team with no endpoint: it is delivered."""
-    message = session.get(OutboxMessage, outbox_id, with_for_update=True)
-    if message is None:
-        raise LookupError(f"No outbox message {outbox_id}.")
-    if message.status != "email":
-        raise OutboxError(f"Message {outbox_id} is {message.status}; only one waiting for an email can be marked sent.")
-    message.status, message.delivered_at, message.updated_at = "delivered", now, now
-    audit.append(session, actor=actor, actor_role=actor_role, action="outbox.emailed", target=message.contact_id,
-                 details={"message": message.message_id, "team": message.team_id}, at=now)
+    message = _act(session, outbox_id, expected="email", refusal="only one waiting for an email can be marked sent.",
+                   action="outbox.emailed", actor=actor, actor_role=actor_role, now=now)
+    message.status, message.delivered_at = "delivered", now
     session.flush()
     return message
 
