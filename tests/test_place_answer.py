@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_app
+from conftest import PASSWORD, create_user, login, make_app
 from test_chat_page import chat_settings, chat_triage
 from spoa.gazetteer import SOMEWHERE_ELSE
 from web.store import contacts
@@ -134,3 +134,24 @@ def test_a_place_recognised_outside_kent_is_out_of_area_with_urgent_advice_left_
     reply = chat.answer(place, "Chatham")
     assert reply["decision"]["route"] == "out_of_scope" and reply["decision"]["pathway"] == "other_area"
     assert _stored(any_app, chat.contact_id)[:2] == ("Chatham", "Chatham")
+
+
+def test_the_outcome_names_the_councils_of_a_person_in_another_area(any_app, service_headers):
+    chat = Chat(any_app, service_headers)
+    place = chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS)
+    reply = chat.answer(place, "Crowborough")
+    assert reply["decision"]["route"] == "out_of_scope"
+    assert any("East Sussex County Council" in line for line in reply["summary"]), reply["summary"]
+
+
+def test_signposted_contacts_are_listed_for_supervisors_with_the_reason_and_the_place_as_given(any_app, service_headers):
+    chat = Chat(any_app, service_headers)
+    place = chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS)
+    chat.answer(place, "just outside Chatham, near the docks")
+    served = Chat(any_app, service_headers)
+    served.answer(served.until_place_question(served.turn(text=FALL, start=True), KNOWS), "at home")
+    client = any_app.test_client()
+    login(client, create_user(any_app, "supervisor", "sup1", PASSWORD))
+    html = client.get("/audit/signposted").get_data(as_text=True)
+    assert chat.contact_id in html and served.contact_id not in html
+    assert "just outside Chatham, near the docks" in html and "Medway Council" in html and "Another area" in html

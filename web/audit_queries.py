@@ -47,7 +47,7 @@ CHANNEL_CHOICES = {"phone": "Phone", "web_chat": "Web chat", "professional_refer
 FLAG_CHOICES = (("", "Any"), ("yes", "Yes"), ("no", "No"))
 
 PER_PAGE = 25
-CSV_COLUMNS = ("reference", "received_at", "channel", "locality", "locality_words", "route", "pathway", "safeguarding_level",
+CSV_COLUMNS = ("reference", "received_at", "channel", "locality", "route", "pathway", "safeguarding_level",
                "decision_status", "review_required", "overridden", "status", "ruleset_version")
 
 
@@ -279,6 +279,26 @@ def contact_list(session: Session, query: ListQuery, *, per_page: int = PER_PAGE
         rows, total = contacts.list_contacts(session, query.filters, page=pages, per_page=per_page)
     return ContactPage(rows=[contacts.contact_summary(row) for row in rows], total=total,
                        page=min(query.page, pages), pages=pages)
+
+
+def signposted(session: Session, config: Any, *, page: int = 1, per_page: int = PER_PAGE) -> ContactPage:
+    """Contacts the service could not take (out of scope: another area, a child), newest first,
+    with the reason, the place as the person gave it and, for another area, that area's
+    council when the gazetteer knows it: no out-of-area contact goes unseen (issue 8)."""
+    def rows_of(number: int) -> tuple[list[Contact], int]:
+        return contacts.list_contacts(session, contacts.ContactFilter(route="out_of_scope"), page=number,
+                                      per_page=per_page)
+    rows, total = rows_of(page)
+    pages = max(1, -(-total // per_page))
+    if page > pages:
+        rows, total = rows_of(pages)
+    items = []
+    for row in rows:
+        other_area = row.pathway == "other_area" and row.locality
+        council = config.resolve_place(row.locality).council if other_area else None
+        items.append({**contacts.contact_summary(row), "reason": PATHWAY_LABELS.get(row.pathway or "", row.pathway),
+                      "place_given": row.locality_words or row.locality, "council": council})
+    return ContactPage(rows=items, total=total, page=min(page, pages), pages=pages)
 
 
 def _safe_cell(value: Any) -> str:

@@ -193,7 +193,14 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
     return {"contact_id": contact_id, "decision": decision, "question": question,
             "facts_added": state.get("added") or {}, "understood": state["understood"],
             "extraction": "ok" if extractor is not None else "unavailable",
-            "summary": outcome_lines(outcome_view(decision, contact_id)) if decision is not None else None}
+            "summary": outcome_lines(outcome_view(decision, contact_id, _council(triage.config, state["facts"])))
+            if decision is not None else None}
+
+
+def _council(config: Any, facts: dict) -> str | None:
+    """The person's own council, when they are in another area the gazetteer knows."""
+    locality = facts.get("locality")
+    return config.resolve_place(locality).council if isinstance(locality, str) else None
 
 
 def _skip(asked: list[str], facts: dict) -> set[str]:

@@ -171,12 +171,16 @@ def while_you_wait(decision: dict[str, Any]) -> list[str]:
     return lines
 
 
-def outcome_view(decision: dict[str, Any], contact_id: str | None) -> dict[str, Any]:
-    """The outcome panel's content, from a decision (decision.schema.json)."""
+def outcome_view(decision: dict[str, Any], contact_id: str | None, council: str | None = None) -> dict[str, Any]:
+    """The outcome panel's content, from a decision (decision.schema.json). `council`: the
+    person's own council when they are in another area and the gazetteer knows it."""
     route, pathway = decision.get("route"), decision.get("pathway")
     when = when_in_words(decision.get("response_target"))
     referral = refers_adult_safeguarding(decision) or refers_child_safeguarding(decision)
     notes = safeguarding_notes(decision)
+    if council and route == "out_of_scope" and pathway == "other_area":
+        notes.insert(0, f"The council for the area the person is in now is {council}: contact its adult "
+                        f"social care team.")
     if decision.get("status") == "incomplete" and route != "emergency":
         notes.append(INCOMPLETE)
     services = [{"name": str(service["name"]), "organization": service.get("organization")}

@@ -86,6 +86,16 @@ def contact_list():
                            localities=_localities()), status
 
 
+@bp.get("/signposted")
+@roles_required(*AUDIT_ROLES)
+def signposted():
+    """Out-of-scope contacts (signposted elsewhere), with the reason and the place as given."""
+    number = request.args.get("page", "1")
+    with services().store.session() as db:
+        page = q.signposted(db, services().config, page=int(number) if number.isdigit() else 1)
+    return render_template("audit/signposted.html", page=page, localities=_localities())
+
+
 @bp.get("/contacts.csv")
 @roles_required(*AUDIT_ROLES)
 def export_csv():
