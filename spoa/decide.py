@@ -173,7 +173,7 @@ def _advice(fired, known, route, pathway, contact, now, config) -> list[str]:
         keys.append("out_of_hours")
     if route != "self_care" and "information" in keys:
         keys.remove("information")  # SELF-1 always fires; its text is for self-care decisions
-    urgent = [k for k in keys if k in ("call_999", "police_999")]
+    urgent = [k for k in keys if k in ("call_999", "police_999", "other_area_urgent")]
     advice = [config.advice(k) for k in urgent + [k for k in keys if k not in urgent]]
     if route == "self_care" and known.get("information_topic"):
         advice.insert(0, f"You asked about: {known['information_topic']}. " + config.advice("information"))
@@ -202,6 +202,8 @@ def _trace(rule: Rule, known: dict, leads: bool, route: str, also: list[str]) ->
         role = f"derived {effect.asserts}"
     elif effect.safeguarding_level or effect.consent_basis:
         role = "safeguarding"
+    elif effect.advice:
+        role = "advice"
     else:
         role = "review"
     return {

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from engine_helpers import NOW, assert_valid, decide, get_triage
-from spoa.vocabulary import EMERGENCY_SCREEN, ROUTE_PRECEDENCE, FactSpec, facts
+from spoa.vocabulary import (EMERGENCY_SCREEN, ROUTE_PRECEDENCE, SAFEGUARDING_LEVELS, FactSpec, facts,
+                             load_follow_ups, ruled_out)
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PLACES = ["ashford", "thanet", "swale", "west_kent", "Margate", "Dover", "Chatham", "Cardiff"]
@@ -168,3 +169,156 @@ def test_person_being_exploited_with_repeat_admissions_is_asked_about_long_term_
     assert (decision["route"], decision["pathway"]) == ("mdt", "safeguarding")
     assert "long_term_conditions" in decision["missing"], \
         "two conditions would make the person high risk, and complex_care leads safeguarding"
+
+
+# --- Protocol 1.1: FAILSAFE-6 gates and `settled` (issue 12 item 3) --------------------------
+
+# Follow-ups whose question presupposes a fall ("how badly were they hurt in the fall?", "did
+# they hit their head in the fall?"): a denial of the fall and of a long lie answers them (issue
+# 12 item 5). Only an answer contradicting that denial could change the route (FAILSAFE-4A: the
+# more urgent reading, and a review), and no question is asked to provoke a contradiction. Every
+# other gate must be safe for every value.
+PRESUPPOSE_A_FALL = ("fall_injury", "head_injury")
+LIST_FACTS = tuple(f for f, spec in facts().items() if spec.kind == "multi")
+GATES = tuple(sorted(load_follow_ups()))
+
+
+
+def all_values(fact_id: str) -> list:
+    """Every value of a fact that a rule could tell apart (numbers at and around thresholds)."""
+    spec = facts()[fact_id]
+    if spec.kind == "boolean":
+        return [True, False]
+    if spec.kind == "choice":
+        return list(spec.options)
+    if spec.kind == "multi":
+        return [[], *([option] for option in spec.options), list(spec.options[:2]), list(spec.options)]
+    if spec.kind == "integer":
+        return [0, 1, 2, 4, 5, 6, 9, 17, 18, 80]
+    return ["thanet", "Leeds"] if fact_id == "locality" else ["pendant alarm"]
+
+
+def clip(fact_id: str, values: list) -> list:
+    spec = facts()[fact_id]
+    return [v for v in values if not isinstance(v, int) or isinstance(v, bool) or
+            ((spec.minimum is None or v >= spec.minimum) and (spec.maximum is None or v <= spec.maximum))]
+
+
+@st.composite
+def dialogue_contacts(draw):
+    """A contact part way through a dialogue: most facts held (a value, or null for "don't
+    know"), some not asked yet, some lists heard in passing (partial). No red flag on the screen:
+    an emergency is settled at once with nothing missing, and the tests above cover it."""
+    # Each contact draws how often a yes/no answer is "yes" and how much is not asked yet, so
+    # quiet stories (a lonely man, mostly "no") are as common as busy ones.
+    yes_percent = draw(st.sampled_from([3, 10, 30]))
+    states = draw(st.sampled_from([["value"] * 6 + ["null", "absent"], ["value"] * 3 + ["null", "absent", "absent"]]))
+    given = {}
+    for fact_id, spec in facts().items():
+        state = draw(st.sampled_from(states))
+        if state == "null":
+            given[fact_id] = None
+        elif state == "value":
+            yes = draw(st.integers(0, 99)) < yes_percent
+            if spec.kind == "boolean":
+                given[fact_id] = yes and fact_id not in EMERGENCY_SCREEN
+            elif spec.kind == "multi":
+                given[fact_id] = draw(VALUES[fact_id]) if yes else []
+            elif fact_id != "fall_injury" or yes:  # any injury from a fall means a fall (UCR-0)
+                given[fact_id] = draw(VALUES[fact_id])
+    heard = [f for f in LIST_FACTS if given.get(f)]
+    data = {"facts": given}
+    if heard:
+        data["partial"] = draw(st.lists(st.sampled_from(heard), unique=True))
+    return data
+
+
+def gated(data: dict) -> list[str]:
+    given = data["facts"]
+    known = {k: v for k, v in given.items() if v is not None}
+    partial = frozenset(data.get("partial", ()))
+    return [f for f in GATES if f not in given and ruled_out(f, known, partial)]
+
+
+def escalates(before: dict, after: dict) -> bool:
+    """A more urgent route, a change of scope, or a higher safeguarding level."""
+    scope = (before["route"] == "out_of_scope") != (after["route"] == "out_of_scope")
+    return (rank(after["route"]) < rank(before["route"]) or scope
+            or SAFEGUARDING_LEVELS.index(after["safeguarding"]["level"])
+            > SAFEGUARDING_LEVELS.index(before["safeguarding"]["level"]))
+
+
+PROPERTY_SETTINGS = settings(max_examples=200, deadline=None,
+                             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+@PROPERTY_SETTINGS
+@given(dialogue_contacts())
+def test_every_follow_up_gate_is_safe_no_answer_to_a_skipped_question_escalates(data):
+    """FAILSAFE-6: a question is skipped only when no answer to it could make the route more
+    urgent or raise the safeguarding level."""
+    skipped = [f for f in gated(data) if f not in PRESUPPOSE_A_FALL]
+    assume(skipped)
+    before = decide_data(data)
+    assume(before["route"] != "emergency")
+    for fact_id in skipped:
+        assert fact_id not in before["missing"]
+        for value in clip(fact_id, all_values(fact_id)):
+            after = decide_data(with_fact(data, fact_id, value))
+            assert not escalates(before, after), f"gate on {fact_id} skipped {value!r}, which escalates"
+
+
+@PROPERTY_SETTINGS
+@given(dialogue_contacts())
+def test_fall_questions_are_skipped_only_once_the_fall_and_a_long_lie_are_denied(data):
+    known = {k: v for k, v in data["facts"].items() if v is not None}
+    for fact_id in set(gated(data)) & set(PRESUPPOSE_A_FALL):
+        assert known.get("fallen") is False and known.get("on_floor_cannot_get_up") is False, fact_id
+
+
+@PROPERTY_SETTINGS
+@given(dialogue_contacts(), st.data())
+def test_a_settled_decision_stays_settled_whatever_the_unasked_questions_would_have_said(data, more):
+    """§4 `settled` is honest: completing every absent fact and partial list with any values
+    never gives a more urgent route, a change of scope or a higher safeguarding level. (An
+    emergency is settled at once, by the protocol; the fall questions a denial answered are
+    left as they are, see PRESUPPOSE_A_FALL.)"""
+    before = decide_data(data)
+    assume(before["settled"] and before["route"] != "emergency")
+    skipped = set(gated(data)) & set(PRESUPPOSE_A_FALL)
+    completed = dict(data["facts"])
+    for fact_id, spec in facts().items():
+        if fact_id not in completed and fact_id not in skipped:
+            completed[fact_id] = more.draw(VALUES[fact_id], label=fact_id)
+    for fact_id in data.get("partial", ()):
+        extra = more.draw(st.lists(st.sampled_from(facts()[fact_id].options), unique=True), label=f"more {fact_id}")
+        completed[fact_id] = sorted(set(completed[fact_id]) | set(extra), key=facts()[fact_id].options.index)
+    after = decide_data({"facts": completed})
+    assert not escalates(before, after), (before["route"], after["route"], before["safeguarding"]["level"],
+                                          after["safeguarding"]["level"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(dialogue_contacts())
+def test_partial_lists_and_nulls_never_make_the_route_less_urgent_than_asking_would(data):
+    """A "don't know" (null) is read as the engine reads an unasked fact: the same decision but
+    for `missing`/`settled`/status and the review of an unknown red flag."""
+    given = data["facts"]
+    as_absent = {"facts": {k: v for k, v in given.items() if v is not None}, "partial": data.get("partial", [])}
+    with_nulls, without = decide_data(data), decide_data(as_absent)
+    assert (with_nulls["route"], with_nulls["pathway"], with_nulls["safeguarding"]) == \
+        (without["route"], without["pathway"], without["safeguarding"])
+
+
+@SETTINGS
+@given(dialogue_contacts())
+def test_out_of_area_urgent_advice_exactly_when_a_rapid_response_rule_would_serve_them_in_kent(data):
+    """SCOPE-5 (1.1) names no conditions of its own: it follows the rapid-response rules (each
+    asserts rapid_response_need), so the advice can't drift from them."""
+    elsewhere = decide_data(with_fact(data, "locality", "Leeds"))
+    in_kent = decide_data(with_fact(data, "locality", "thanet"))
+    urgent = get_triage().config.advice("other_area_urgent")
+    adult = elsewhere["route"] == "out_of_scope" and elsewhere["pathway"] == "other_area"
+    would_be_rapid = any(entry["rule"] != "SCOPE-5" and get_triage().ruleset.rulebook.by_id(entry["rule"]).then.route
+                         == "rapid_response" for entry in in_kent["fired"])
+    assert (urgent in elsewhere["advice"]) == (adult and would_be_rapid)

@@ -98,6 +98,7 @@ def role_words(role: str | None) -> str:
         "outranked": "also matched, but a more urgent route took precedence",
         "safeguarding": "set the safeguarding level or the basis for a referral",
         "review": "asked for a person to review the decision",
+        "advice": "added advice for the person",
     }.get(role, words(role) or "fired")
 
 
