@@ -195,7 +195,7 @@ def all_values(fact_id: str) -> list:
         return [[], *([option] for option in spec.options), list(spec.options[:2]), list(spec.options)]
     if spec.kind == "integer":
         return [0, 1, 2, 4, 5, 6, 9, 17, 18, 80]
-    return ["thanet", "Leeds"] if fact_id == "locality" else ["pendant alarm"]
+    return ["thanet", "Chatham"] if fact_id == "locality" else ["pendant alarm"]
 
 
 def clip(fact_id: str, values: list) -> list:
@@ -315,7 +315,7 @@ def test_partial_lists_and_nulls_never_make_the_route_less_urgent_than_asking_wo
 def test_out_of_area_urgent_advice_exactly_when_a_rapid_response_rule_would_serve_them_in_kent(data):
     """SCOPE-5 (1.1) names no conditions of its own: it follows the rapid-response rules (each
     asserts rapid_response_need), so the advice can't drift from them."""
-    elsewhere = decide_data(with_fact(data, "locality", "Leeds"))
+    elsewhere = decide_data(with_fact(data, "locality", "Chatham"))
     in_kent = decide_data(with_fact(data, "locality", "thanet"))
     urgent = get_triage().config.advice("other_area_urgent")
     adult = elsewhere["route"] == "out_of_scope" and elsewhere["pathway"] == "other_area"

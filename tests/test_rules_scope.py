@@ -145,7 +145,7 @@ URGENT_ELSEWHERE = "call NHS 111 now"
 
 @covers("SCOPE-5", positive=True)
 def test_out_of_area_fall_with_a_long_lie_is_told_to_call_nhs_111_now():
-    decision = decide(locality="Cardiff", fallen=True, on_floor_cannot_get_up=True, fall_injury="none")
+    decision = decide(locality="Crowborough", fallen=True, on_floor_cannot_get_up=True, fall_injury="none")
     assert (decision["route"], decision["pathway"]) == ("out_of_scope", "other_area")
     assert URGENT_ELSEWHERE in decision["advice"][0], "the urgent advice comes first"
     assert "UCR-1" in fired(decision) and "SCOPE-5" in fired(decision)
@@ -153,14 +153,14 @@ def test_out_of_area_fall_with_a_long_lie_is_told_to_call_nhs_111_now():
 
 @covers("SCOPE-5", positive=True)
 def test_out_of_area_man_with_a_suicide_plan_is_told_to_call_nhs_111_now():
-    decision = decide(locality="Leeds", suicide_plan_or_intent=True)
+    decision = decide(locality="Chatham", suicide_plan_or_intent=True)
     assert decision["route"] == "out_of_scope" and URGENT_ELSEWHERE in " ".join(decision["advice"])
     assert any("116 123" in line for line in decision["advice"])
 
 
 @covers("SCOPE-5", positive=False)
 def test_out_of_area_lonely_man_is_signposted_without_urgent_advice():
-    decision = decide(locality="Leeds", lonely_or_isolated=True)
+    decision = decide(locality="Chatham", lonely_or_isolated=True)
     assert decision["route"] == "out_of_scope" and "SCOPE-5" not in fired(decision)
     assert not any(URGENT_ELSEWHERE in line for line in decision["advice"])
 
@@ -173,7 +173,7 @@ def test_fall_in_kent_gets_the_ucr_not_the_out_of_area_advice():
 
 @covers("SCOPE-5", positive=False)
 def test_out_of_area_seventeen_year_old_after_a_fall_goes_to_childrens_services():
-    decision = decide(locality="Leeds", age=17, fallen=True, fall_injury="none")
+    decision = decide(locality="Chatham", age=17, fallen=True, fall_injury="none")
     assert decision["pathway"] == "children_services" and "SCOPE-5" not in fired(decision)
 
 
