@@ -156,12 +156,16 @@ class Gazetteer:
     _fuzzy_keys: list[str] = field(default_factory=list, repr=False)
     _longest: int = 1
     _areas: frozenset[str] = frozenset()
+    _spoken: list[str] = field(default_factory=list, repr=False)
     area_name: str = "the area"                       # short, for "Somewhere else (not in Kent)"
 
     def __post_init__(self) -> None:
         self._fuzzy_keys = sorted(key for key in self.names if key not in EVERYDAY_WORDS and len(key) >= _MIN_FUZZY_CHARS)
         self._longest = max((len(key.split()) for key in self.names), default=1)
         self._areas = frozenset(re.match(r"[A-Z]+", code).group(0) for code in self.postcodes)
+        spoken = {re.sub(r"\s*\([^)]*\)", "", name).strip() for places in self.names.values() for place in places
+                  if place.kind != "postcode" for name in (place.name, *place.aliases)}
+        self._spoken = sorted(name for name in spoken if name)
 
     # -- resolving ----------------------------------------------------------------------------
 
@@ -255,6 +259,11 @@ class Gazetteer:
                   and {p.target for p in self.names[other]} != targets]
         # a rival name too close to call makes the answer ambiguous between them
         return [*self.names[key], *(p for other in rivals for p in self.names[other])], "fuzzy"
+
+    def spoken_names(self) -> list[str]:
+        """Every name and alternative name as people write it (without "(qualifiers)"), for
+        finding places in free text (the extraction's phrase matcher)."""
+        return self._spoken
 
     # -- what the dialogue offers when asking again -------------------------------------------
 

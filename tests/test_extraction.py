@@ -676,3 +676,15 @@ def test_condition_heard_in_a_story_is_named_partial(extractor):
 
 def test_story_without_list_facts_has_no_partial_lists(extractor):
     assert extractor.extract("She fell in the kitchen")["partial"] == []
+
+
+@pytest.mark.parametrize("text, locality", [("my dad fell at home in Wittersham", "ashford"),
+                                            ("she lives in Hawkhurst and can't manage", "west_kent"),
+                                            ("he's in Herne Bay", "canterbury_coastal")])
+def test_a_kent_village_not_in_config_is_found_through_the_gazetteer(extractor, text, locality):
+    assert facts_of(extractor, text)["locality"] == locality
+
+
+@pytest.mark.parametrize("text", ["she lives in Minster", "he used to live in Chatham", "my mum went to the river"])
+def test_an_ambiguous_or_outside_place_heard_in_passing_sets_no_locality(extractor, text):
+    assert "locality" not in facts_of(extractor, text)

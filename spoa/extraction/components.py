@@ -18,6 +18,7 @@ from spacy.schemas import validate_token_pattern
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from spoa.gazetteer import EVERYDAY_WORDS
 from spoa.extraction.patterns_file import (CONTEXTS, PATTERNS_DIR, Pattern, PatternError, expand, load_context,
                                           load_patterns, template_parts)
 
@@ -25,7 +26,7 @@ FACT_SPANS = "spoa_facts"
 NEGATED = "spoa_negated"
 SUBJECT = "spoa_subject"  # doc.user_data key: who the contact is about (a relation word), if named
 # Place names that are also everyday words match only when written with a capital.
-PLACES_NEEDING_CAPITALS = {"deal", "sandwich", "wye", "herne", "minster", "charing", "lydd"}
+PLACES_NEEDING_CAPITALS = {"deal", "sandwich", "wye", "herne", "minster", "charing", "lydd"} | EVERYDAY_WORDS
 
 for _context in CONTEXTS:
     if not Span.has_extension(f"spoa_{_context}"):

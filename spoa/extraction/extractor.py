@@ -50,6 +50,10 @@ class ExtractionError(ValueError):
 
 
 def places_from_config(config) -> list[str]:
+    """The place names to look for in free text: the gazetteer's (spoa/gazetteer.py), which
+    resolves them; without one, config.yml's own."""
+    if getattr(config, "gazetteer", None) is not None:
+        return config.gazetteer.spoken_names()
     places = []
     for entry in config.localities.values():
         places.extend([entry["name"], *entry.get("places", [])])
@@ -261,7 +265,10 @@ class Extractor:
 
     def _value_from_text(self, doc: Doc, span: Span, kind: str, fact: str) -> Any:
         if kind == "place":
-            return self.config.locality_for_place(span.text)
+            # A place heard in passing gives its locality only when the gazetteer places it
+            # inside one; a place outside ("she used to live in Brighton") is left for the
+            # place question, so free text never takes a contact out of area.
+            return self.config.resolve_place(span.text).locality
         if kind == "topic":
             return _topic(doc, span)
         number = _number(token for token in span if token.like_num or token.lower_ in NUMBER_WORDS or token.text == "-")
