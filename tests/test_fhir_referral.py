@@ -233,10 +233,12 @@ def test_a_referral_no_team_takes_is_an_error_not_a_silent_drop():
 
 # -- GET /api/contacts/<id>/referral, and where the delivery shows ------------------------------
 
-def test_the_referral_sent_is_readable_as_fhir_json_by_staff_and_the_service(app, client, client_as,
-                                                                              service_headers):
+def test_the_referral_sent_is_readable_as_fhir_json_by_its_readers_but_not_the_service(app, client, client_as,
+                                                                                         service_headers):
     contact_id, message = accepted_referral(app, "fall-long-lie")
-    response = client.get(f"/api/contacts/{contact_id}/referral", headers=service_headers)
+    # It holds the person's details: the roles that may read them (web/access.py), not the chat's token.
+    assert client.get(f"/api/contacts/{contact_id}/referral", headers=service_headers).status_code == 403
+    response = client_as("supervisor").get(f"/api/contacts/{contact_id}/referral")
     assert response.status_code == 200 and response.mimetype == "application/fhir+json"
     assert response.get_json() == message.bundle
     duty = client_as("duty_worker")
@@ -244,13 +246,13 @@ def test_the_referral_sent_is_readable_as_fhir_json_by_staff_and_the_service(app
         message.message_id
 
 
-def test_a_contact_with_no_referral_sent_has_no_referral_to_read(app, client, service_headers):
+def test_a_contact_with_no_referral_sent_has_no_referral_to_read(app, client, client_as):
     from web.store import contacts
 
     spoa = app.extensions["spoa"]
     stored = spoa.store.run(lambda db: contacts.create_contact(db, spoa.triage, example("fall-long-lie")["contact"],
                                                                now=spoa.now()))
-    response = client.get(f"/api/contacts/{stored.contact.id}/referral", headers=service_headers)
+    response = client_as("supervisor").get(f"/api/contacts/{stored.contact.id}/referral")
     assert response.status_code == 404 and response.get_json()["error"] == "no_referral"
     assert client.get(f"/api/contacts/{stored.contact.id}/referral").status_code == 401
 

@@ -242,3 +242,28 @@ def test_another_handler_cannot_close_my_call_as_dropped(store, triage):
     with pytest.raises(calls.CallError, match="handler-1's"):
         store.run(lambda db: calls.close_dropped(db, contact_id, actor="handler-2", actor_role="call_handler",
                                                  now=T0))
+
+
+# -- spoa erase --------------------------------------------------------------------------------
+
+def test_spoa_erase_removes_one_persons_details_and_needs_a_contact_or_expired(store, triage, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from web.cli import cli
+
+    contact_id = _create(store, triage, FALL).contact.id
+    _save(store, contact_id, MARY)
+    monkeypatch.setenv("DATABASE_URL", store.url)
+    if store.schema:
+        monkeypatch.setenv("DATABASE_SCHEMA", store.schema)
+    monkeypatch.setenv("SECRET_KEY", "test")
+    monkeypatch.setenv("SPOA_AUDIT_HEAD_FILE", str(tmp_path / "audit-head.log"))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["erase"]).exit_code == 2
+    result = runner.invoke(cli, ["erase", contact_id])
+    assert result.exit_code == 0 and "PERSON-" in result.output and "Mary" not in result.output
+    with store.session() as db:
+        assert db.get(PersonDetails, contact_id).details == {}
+    assert runner.invoke(cli, ["erase", "SPA-0000-0000"]).exit_code == 1
+    expired = runner.invoke(cli, ["erase", "--expired"])
+    assert expired.exit_code == 0 and "0 contact(s)" in expired.output

@@ -6,6 +6,7 @@
     spoa demo
     spoa serve [--host H] [--port P] [--threads N]
     spoa db upgrade | spoa db current
+    spoa erase CONTACT | spoa erase --expired
     spoa outbox run [--once] | spoa outbox list [--status S] | spoa outbox retry ID
     spoa receiver [--host H] [--port P]
 
@@ -253,8 +254,39 @@ def receiver_command(host: str, port: int, token_env: str | None) -> None:
     serve(create_receiver(state), host=host, port=port, threads=4, ident="spoa-receiver")
 
 
+@click.command("erase")
+@click.argument("contact", required=False)
+@click.option("--expired", is_flag=True,
+              help="Erase every closed contact's details older than config.yml referrals.person_details_retention_days.")
+@click.pass_context
+def erase_command(ctx: click.Context, contact: str | None, expired: bool) -> None:
+    """Erase the person's details of CONTACT (name, address, phones, NHS number, their words,
+    the console's caller labels and notes), leaving a pseudonym; or, with --expired, of every
+    contact past the retention setting. Triage facts, decisions and the audit chain stay."""
+    from datetime import timedelta
+
+    from web.store import people
+    from web.store.contacts import ContactNotFound
+
+    if bool(contact) == expired:
+        raise click.UsageError("Name one CONTACT, or give --expired (run it daily).")
+    spoa = _app(ctx).extensions["spoa"]
+    now = spoa.now()
+    if expired:
+        days = int((spoa.config.data.get("referrals") or {}).get("person_details_retention_days", 2922))
+        erased = spoa.store.run(lambda db: people.erase_expired(db, retention=timedelta(days=days), actor="cli",
+                                                                now=now))
+        click.echo(f"erased the details of {len(erased)} contact(s) closed more than {days} days ago")
+        return
+    try:
+        pseudonym = spoa.store.run(lambda db: people.erase(db, contact, actor="cli", actor_role=None, now=now))
+    except ContactNotFound as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{contact}: the person's details are erased; they are {pseudonym} from now on")
+
+
 COMMANDS = [users_group, audit_group, replay_command, demo_command, serve_command, db_group, outbox_group,
-            receiver_command]
+            receiver_command, erase_command]
 
 
 def register(group: click.Group) -> None:

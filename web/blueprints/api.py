@@ -19,8 +19,8 @@ from web.idempotency import Created, run_create
 from web.openapi import openapi_document
 from web import access
 from web.referral_message import accept_and_send
-from web.security import (AUDIT_ROLES, CREATE_ROLES, OVERRIDE_ROLES, WORKLIST_ACT_ROLES, WORKLIST_ROLES,
-                          api_auth, csrf, current_actor)
+from web.security import (AUDIT_ROLES, CREATE_ROLES, OVERRIDE_ROLES, STAFF_ROLES, WORKLIST_ACT_ROLES,
+                          WORKLIST_ROLES, api_auth, csrf, current_actor)
 from web.store import StoreUnavailable, audit, contacts, outbox, worklist
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -198,14 +198,14 @@ def get_contact(contact_id: str):
 
 
 @bp.get("/contacts/<contact_id>/referral")
-@api_auth()  # the same roles as GET /api/contacts/<id>: it is a read of the same contact
+@api_auth(*STAFF_ROLES, service=False)  # the message holds the person's details: their readers only
 def get_referral(contact_id: str):
     """The referral message sent for this contact (the newest): a FHIR R4 BaRS Bundle."""
     spoa = services()
     actor, now = current_actor(), spoa.now()
 
     def read(db):  # noqa: ANN001, ANN202
-        contact = contacts.get_contact(db, contact_id)
+        contact = contacts.get_contact(db, require(db, access.may_read_person, contact_id))
         messages = outbox.for_contact(db, contact.id)
         if not messages:
             raise ApiError(404, "no_referral", f"No referral has been accepted and sent for {contact.id}.")
