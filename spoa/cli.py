@@ -190,6 +190,66 @@ def safety_report(log_path: str, junit_path: str, out_dir: str) -> None:
                f"{failing} with tests not passing")
 
 
+@main.group()
+def gazetteer() -> None:
+    """The gazetteer of the area (data/places/): resolve a place, import the ONS files."""
+
+
+@gazetteer.command("resolve")
+@click.argument("text")
+@click.pass_context
+def gazetteer_resolve(ctx: click.Context, text: str) -> None:
+    """What the gazetteer makes of TEXT (a place, a postcode, an answer): JSON."""
+    config = load_config(ctx.obj["config_path"])
+    if config.gazetteer is None:
+        raise click.ClickException("config.yml names no gazetteer")
+    result = config.resolve_place(text)
+    click.echo(json.dumps({"status": result.status, "locality": result.locality, "place": result.place,
+                           "council": result.council, "fact_value": result.fact_value, "how": result.how,
+                           "candidates": [{"place": c.name, "locality": c.locality, "council": c.council}
+                                          for c in result.candidates]}, indent=2))
+
+
+@gazetteer.command("import")
+@click.option("--ipn", "ipn_path", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="The ONS Index of Place Names (CSV).")
+@click.option("--onspd", "onspd_path", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="The ONS Postcode Directory (CSV; the whole file or the area's part).")
+@click.option("--areas", "areas_path", type=click.Path(exists=True, dir_okay=False),
+              default=str(ROOT / "data" / "places" / "kent_areas.yml"), show_default=True,
+              help="Which districts make each locality, and which neighbours are outside.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
+              help="Folder to write places.csv, postcode_districts.csv and gazetteer.yml to.")
+def gazetteer_import(ipn_path: str, onspd_path: str, areas_path: str, out_dir: str) -> None:
+    """Build a gazetteer from the ONS files (name it in config.yml's `gazetteer:`)."""
+    import yaml
+
+    from spoa import gazetteer_import as onsimport
+    areas = onsimport.load_areas(areas_path)
+    try:
+        ipn = onsimport.read_csv(Path(ipn_path))
+        places = onsimport.places_from_ipn(ipn, areas, ipn_path)
+        areas = onsimport.with_parish_codes(ipn, areas, ipn_path)
+        postcodes = onsimport.postcode_districts_from_onspd(onsimport.read_csv(Path(onspd_path)), areas, onspd_path)
+    except onsimport.GazetteerImportError as error:
+        raise click.ClickException(str(error)) from None
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    onsimport.write_csv(out / "places.csv", onsimport.PLACES_COLUMNS, places)
+    onsimport.write_csv(out / "postcode_districts.csv", onsimport.POSTCODE_COLUMNS, postcodes)
+    meta = yaml.safe_load(Path(areas_path).read_text(encoding="utf-8"))
+    manifest = {"area_name": meta.get("area_name", "the area"), "area": meta.get("area", ""),
+                "inside_council": areas.inside_council, "places": "places.csv",
+                "postcode_districts": "postcode_districts.csv",
+                "sources": [{"name": "ONS Index of Place Names in Great Britain", "file": Path(ipn_path).name,
+                             "licence": "Open Government Licence v3.0"},
+                            {"name": "ONS Postcode Directory", "file": Path(onspd_path).name,
+                             "licence": "Open Government Licence v3.0"}]}
+    (out / "gazetteer.yml").write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
+    click.echo(f"wrote {out}: {len(places)} places, {len({row['postcode'] for row in postcodes})} postcode "
+               f"districts and sectors")
+
+
 def _mount_web_commands() -> None:
     try:
         from web.cli import register

@@ -176,7 +176,7 @@ class Gazetteer:
         if normalise(text) in _SOMEWHERE_ELSE_WORDS:
             return ELSEWHERE
         by_postcode = self._by_postcode(find_postcode(text))
-        by_name, how = self._by_name(text)
+        by_name, how = self._by_name(text, fuzzy=not by_postcode)   # a postcode is not a misspelt name
         if by_postcode and by_name:
             agreed = [p for p in by_name if p.target in {q.target for q in by_postcode}]
             places, how = (agreed, how) if agreed else ([*by_postcode, *by_name], "postcode")
@@ -201,7 +201,7 @@ class Gazetteer:
         rows = [*self.postcodes.get(found, ()), *sector_rows]
         return [_as_given(row, found) for row in rows]
 
-    def _by_name(self, text: str) -> tuple[list[Place], str | None]:
+    def _by_name(self, text: str, fuzzy: bool = True) -> tuple[list[Place], str | None]:
         words = normalise(text).split()
         capitals = _capitalised_words(text)
         core = [word for word in words if word not in _FILLER]
@@ -224,7 +224,7 @@ class Gazetteer:
         if found:
             specific = [places for places in found if not all(p.is_area for p in places)]
             return [p for places in (specific or found) for p in places], "name"
-        return self._fuzzy(core, words)
+        return self._fuzzy(core, words) if fuzzy else ([], None)
 
     @staticmethod
     def _counts(key: str, words: list[str], start: int, capitals: set[str]) -> bool:
