@@ -233,17 +233,23 @@ def test_a_referral_no_team_takes_is_an_error_not_a_silent_drop():
 
 # -- GET /api/contacts/<id>/referral, and where the delivery shows ------------------------------
 
-def test_the_referral_sent_is_readable_as_fhir_json_by_its_readers_but_not_the_service(app, client, client_as,
-                                                                                         service_headers):
+def test_the_referral_sent_is_readable_as_fhir_json_by_staff_who_work_on_it(app, client_as):
     contact_id, message = accepted_referral(app, "fall-long-lie")
-    # It holds the person's details: the roles that may read them (web/access.py), not the chat's token.
-    assert client.get(f"/api/contacts/{contact_id}/referral", headers=service_headers).status_code == 403
-    response = client_as("supervisor").get(f"/api/contacts/{contact_id}/referral")
-    assert response.status_code == 200 and response.mimetype == "application/fhir+json"
-    assert response.get_json() == message.bundle
-    duty = client_as("duty_worker")
-    assert duty.get(f"/api/contacts/{contact_id}/referral").get_json()["entry"][0]["resource"]["id"] == \
-        message.message_id
+    for role in ("duty_worker", "supervisor"):
+        response = client_as(role).get(f"/api/contacts/{contact_id}/referral")
+        assert response.status_code == 200 and response.mimetype == "application/fhir+json"
+        assert response.get_json() == message.bundle
+
+
+@pytest.mark.parametrize("who", ["service", "admin", "call_handler"])
+def test_the_referral_sent_is_not_readable_by_those_who_may_not_see_the_person(app, client, client_as,
+                                                                              service_headers, who):
+    contact_id, _ = accepted_referral(app, "fall-long-lie")
+    if who == "service":
+        response = client.get(f"/api/contacts/{contact_id}/referral", headers=service_headers)
+    else:
+        response = client_as(who).get(f"/api/contacts/{contact_id}/referral")
+    assert response.status_code == 403
 
 
 def test_a_contact_with_no_referral_sent_has_no_referral_to_read(app, client, client_as):
@@ -264,6 +270,8 @@ def test_the_worklist_and_the_contact_page_show_where_the_referral_is(app, clien
     assert f'id="delivery-{message.id}"' in page and "Send by email" in page and f"Referral {contact_id}" in page
     contact_page = client_as("supervisor").get(f"/audit/contacts/{contact_id}").get_data(as_text=True)
     assert "Referral messages" in contact_page and "Send by email" in contact_page
+    referral_page = duty.get(f"/worklist/{message.worklist_item_id}").get_data(as_text=True)
+    assert "Sent to the team" in referral_page and f'id="delivery-{message.id}"' in referral_page
     sent = duty.post(f"/worklist/outbox/{message.id}/emailed", data={"csrf_token": csrf_token(duty, "/worklist/")})
     assert sent.status_code == 303
     assert "Delivered" in duty.get("/worklist/").get_data(as_text=True)

@@ -176,3 +176,22 @@ def test_two_dispatchers_on_one_database_send_each_message_once(backend, databas
     assert set(statuses.values()) == {"delivered"} and len(statuses) == len(messages) == 20
     assert state.deliveries == {key: 1 for key in statuses}      # each message POSTed exactly once
     assert sum(tried.values()) == 20 and min(tried.values()) > 0, tried  # both dispatchers took a share
+
+
+def test_a_team_that_wants_a_token_gets_the_one_from_the_environment(sending_app, clock, port):
+    _, message = accepted_referral(sending_app, "fall-long-lie")
+    assert message.auth_env == "SPOA_TEAM_UCR_WEST_AUTH"       # the name is stored, never the secret
+    state = ReceiverState(token="Bearer team-secret")
+    with receiver_on(port, state):
+        dispatcher(sending_app, clock, environ={"SPOA_TEAM_UCR_WEST_AUTH": "Bearer team-secret"}).run_once()
+    assert reload(sending_app, message).status == "delivered" and list(state.processed) == [message.message_id]
+
+
+def test_a_team_that_wants_a_token_refuses_a_message_sent_without_it(sending_app, clock, port):
+    _, message = accepted_referral(sending_app, "fall-long-lie")
+    state = ReceiverState(token="Bearer team-secret")
+    with receiver_on(port, state):
+        dispatcher(sending_app, clock, environ={}).run_once()
+    refused = reload(sending_app, message)
+    assert refused.status == "dead" and refused.last_status_code == 401 and state.processed == {}
+    assert "Authorization" in refused.last_error

@@ -145,8 +145,9 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
             "responses": {"200": _ok("The new decision", "#/components/schemas/ContactOutcome"),
                           "404": ERRORS_READ["404"], **ERRORS_WRITE}}},
         "/api/contacts/{contact_id}/referral": {"get": {
-            "summary": "The referral message sent for this contact (FHIR R4 BaRS referral request; audit-logged)",
-            "security": security_either, "parameters": [CONTACT_ID],
+            "summary": "The referral message sent for this contact (FHIR R4 BaRS referral request; audit-logged; "
+                       "staff who may see the person's details)",
+            "security": staff_only, "parameters": [CONTACT_ID],
             "responses": {"200": {"description": "The newest referral message: a FHIR Bundle of type message",
                                   "content": {"application/fhir+json": {"schema": {
                                       "type": "object", "required": ["resourceType", "type", "entry"],

@@ -200,7 +200,9 @@ def get_contact(contact_id: str):
 @bp.get("/contacts/<contact_id>/referral")
 @api_auth(*STAFF_ROLES, service=False)  # the message holds the person's details: their readers only
 def get_referral(contact_id: str):
-    """The referral message sent for this contact (the newest): a FHIR R4 BaRS Bundle."""
+    """The referral message sent for this contact (the newest): a FHIR R4 BaRS Bundle. It names
+    the person, so it follows the person's details' rule (web.access.may_read_person): staff
+    whose work includes the contact; not an admin, not the service token."""
     spoa = services()
     actor, now = current_actor(), spoa.now()
 

@@ -118,7 +118,9 @@ def _referral_page(item_id: int, errors: dict | None = None, status: int = 200):
     now = spoa.now()
 
     view = spoa.store.run(lambda db: referral_view.read_referral(db, item_id, actor=actor, now=now))
-    return render_template("worklist/referral.html", r=view, errors=errors or {},
+    with spoa.store.session() as db:
+        deliveries = delivery_rows(db, contact_id=view["item"]["contact_id"])
+    return render_template("worklist/referral.html", r=view, errors=errors or {}, deliveries=deliveries,
                            can_act=actor.role in WORKLIST_ACT_ROLES, me=actor.name, role=actor.role), status
 
 
