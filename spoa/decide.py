@@ -79,13 +79,17 @@ def decide(contact: dict, ruleset: Ruleset, now: datetime) -> dict:
         "services": _services(fired, known, route, also, ruleset),
         "advice": _advice(fired, known, route, pathway, contact, now, config),
         "status": status,
-        "missing": [] if route == "emergency" else _missing(rulebook, known, partial, fired, route, pathway, target_key, also, safeguarding, config),
-        "settled": route == "emergency" or _settled(rulebook, given, known, not_known, partial, status, route, safeguarding),
+        "missing": [],
+        "settled": True,  # an emergency is settled at once
         "fired": [_trace(rule, known, rule is leader, route, also) for rule in fired],
         "review_required": bool(reasons),
         "review_reasons": reasons,
         "ruleset_version": ruleset.version,
     }
+    if route != "emergency":
+        world = _open_world(rulebook, known, partial)  # every unknown fact open
+        decision["missing"] = _missing(rulebook, world, known, partial, fired, route, pathway, target_key, also, safeguarding, config)
+        decision["settled"] = _settled(rulebook, world, given, known, not_known, partial, status, route, safeguarding)
     return decision
 
 
@@ -365,8 +369,7 @@ def _shapes_decision(rule: Rule, route: str, also: list[str]) -> bool:
     return bool(effect.safeguarding_level or effect.consent_basis)
 
 
-def _missing(rulebook, known, partial, fired, route, pathway, target_key, also, safeguarding, config) -> list[str]:
-    world = _open_world(rulebook, known, partial)
+def _missing(rulebook, world, known, partial, fired, route, pathway, target_key, also, safeguarding, config) -> list[str]:
     fired_ids = {r.id for r in fired}
     fired_pairs = {(r.then.route, r.then.pathway) for r in fired if r.then.route}
     wanted: set[str] = set()
@@ -389,7 +392,7 @@ def _missing(rulebook, known, partial, fired, route, pathway, target_key, also, 
                   key=lambda f: specs[f].rank)
 
 
-def _settled(rulebook, given, known, not_known, partial, status, route, safeguarding) -> bool:
+def _settled(rulebook, world, given, known, not_known, partial, status, route, safeguarding) -> bool:
     """PROTOCOL.md 1.1 §4: may a dialogue stop asking? (An emergency is settled at once.)
 
     Open are only the facts a dialogue may still ask: absent ones not skipped by a follow-up
@@ -399,18 +402,20 @@ def _settled(rulebook, given, known, not_known, partial, status, route, safeguar
     are answered (in any combination, Kleene logic over-approximates): if one would give a more
     urgent route (out_of_scope ranks above every route but emergency, so a scope change counts)
     or a higher safeguarding level, the decision is not settled.
+
+    `world` is the evaluation with every unknown fact open (the one `missing` comes from).
+    Closing facts only turns undecided rules into decided ones (Kleene logic is monotone), so
+    when nothing could escalate there, nothing can with fewer facts open: the second,
+    narrower evaluation is needed only when something could.
     """
     if status != "complete" or "age" not in given or "locality" not in given:
         return False
-    gated = frozenset(f for f in load_follow_ups() if f not in given and ruled_out(f, known, partial))
-    world = _open_world(rulebook, known, partial, not_known | gated)
     rank, level = ROUTE_PRECEDENCE.index(route), SAFEGUARDING_LEVELS.index(safeguarding["level"])
-    for rule in rulebook.rules:
-        if world[rule.id][0] is not None:
-            continue
-        effect = rule.then
-        if effect.route and ROUTE_PRECEDENCE.index(effect.route) < rank:
-            return False
-        if effect.safeguarding_level and SAFEGUARDING_LEVELS.index(effect.safeguarding_level) > level:
-            return False
-    return True
+    escalating = [rule.id for rule in rulebook.rules if world[rule.id][0] is None and (
+        (rule.then.route and ROUTE_PRECEDENCE.index(rule.then.route) < rank)
+        or (rule.then.safeguarding_level and SAFEGUARDING_LEVELS.index(rule.then.safeguarding_level) > level))]
+    if not escalating:
+        return True
+    gated = frozenset(f for f in load_follow_ups() if f not in given and ruled_out(f, known, partial))
+    askable = _open_world(rulebook, known, partial, not_known | gated)
+    return all(askable[rule_id][0] is False for rule_id in escalating)
