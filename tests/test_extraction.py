@@ -643,6 +643,12 @@ WHOSE = [
                  id="carer feeling down themselves is the carers wellbeing"),
     pytest.param("I feel so depressed, I can't cope", {}, {"caller": "self", "mental_health_crisis": True}, set(),
                  id="resident feeling depressed and not coping is their crisis"),
+    pytest.param("I care for my mum. I've had to give up work and I never see my friends any more", {},
+                 {"carer_outcomes_unable": ["work_learning_volunteering", "relationships"]}, {"outcomes_unable"},
+                 id="carer who gave up work and never sees friends has carer outcomes, not mums"),
+    pytest.param("Mum has had to give up work and never sees her friends any more", {},
+                 {"outcomes_unable": ["work_learning_volunteering", "relationships"]}, {"carer_outcomes_unable"},
+                 id="mum who gave up work and never sees friends has those outcomes"),
     # call notes, written by the handler
     pytest.param("Daughter calling, she is 55. Mum is 83 and fell this morning", {}, {"age": 83, "fallen": True},
                  set(), id="notes: the daughter calling is 55 and mum is 83"),

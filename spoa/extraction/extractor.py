@@ -229,9 +229,12 @@ class Extractor:
         """Where the caller is not the person, the caller's own age, injury or feelings ("I'm 79
         and I hurt my back lifting him") are not the person's facts. A red flag goes only when
         its own phrase names the caller: "I can't stop the bleeding" is about the person.
-        (A carer ringing about their own needs has their carer_* facts, which stay.)"""
+        (A carer ringing about their own needs has their carer_* facts, which stay.) An
+        unpaid carer's own everyday outcome ("I never see my friends any more") is the carer's
+        outcome (carer_outcomes_unable) where the carer regulations list it."""
         if caller in (None, "self"):
             return found
+        carer_items = self.schemas["carer_outcomes_unable"]["items"]["enum"]
         kept = []
         for item in found:
             pattern = self.patterns[item["rule"]]
@@ -242,7 +245,10 @@ class Extractor:
             # a professional's "I" is about their work ("I'm the manager of a care home"), so
             # only phrases naming them ("I'm 45") are theirs
             near = whose == "caller_near" and not red_flag and caller != "professional"
-            if attributed and (whose == "caller_own" or near):
+            if (caller == "unpaid_carer" and item["fact"] == "outcomes_unable" and whose in ("caller_own", "caller_near")
+                    and item["value"] in carer_items):
+                kept.append({**item, "fact": "carer_outcomes_unable"})
+            elif attributed and (whose == "caller_own" or near):
                 ignored.append({key: item[key] for key in ("text", "start", "end", "rule")}
                                | {"facts": [item["fact"]], "reasons": ["about_caller"]})
             else:
