@@ -54,9 +54,13 @@ safety: setup system-deps rasa-train
 	$(BIN)/python -m pytest -q --junitxml=reports/junit.xml; status=$$?; \
 		$(BIN)/spoa safety report --junit reports/junit.xml --out reports/safety && exit $$status
 
-# The web app, the Rasa server and the action server together (Procfile, honcho). The app
-# and the action server share a service token: yours from the environment, or a fresh one.
+# The web app (gunicorn, WEB_CONCURRENCY workers x SPOA_THREADS threads), its dialogue API
+# for the actions, the Rasa server and the action server together (Procfile, honcho). The
+# demo logins are seeded by an explicit step, only into an empty database, and printed once;
+# `spoa serve` itself never seeds. The app and the action server share a service token:
+# yours from the environment, or a fresh one.
 run: setup rasa-train
+	@$(BIN)/spoa demo --if-empty
 	@SPOA_SERVICE_TOKEN="$${SPOA_SERVICE_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')}" \
 		$(BIN)/honcho start -f Procfile
 

@@ -9,6 +9,8 @@ Fixtures:
 - `backend`                     "sqlite" or "postgresql" (parametrises `store` and `any_app`)
 - `store`                       a migrated, empty web.store.Store on each backend
 - `app`, `client`               the app on SQLite; `pg_app` on PostgreSQL; `any_app` on both
+- `require_postgres()`, `require_redis()`  skip without the server; fail in CI (SPOA_REQUIRE_POSTGRES,
+                                SPOA_REQUIRE_REDIS set by .ci/run)
 - `service_headers`             {"Authorization": "Bearer <token>"} for the action server's calls
 - `make_user(role, username=None, password=PASSWORD)`  creates a staff user in `app`'s store
 - `client_as(role, app=None)`   a test client logged in (through the login form) as a new user
@@ -43,6 +45,8 @@ from web.store.db import sqlite_url
 SERVICE_TOKEN = "test-service-token-7c4f"
 PASSWORD = "a long test password 1"
 PG_URL = os.environ.get("SPOA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# Database 15 of the machine's Redis: tests flush only the keys they make (their own prefix).
+REDIS_URL = os.environ.get("SPOA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # Thursday 26 November 2026, 10:00 UTC (inside the urgent community response's hours).
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
 
@@ -85,6 +89,29 @@ def require_postgres() -> None:
         if os.environ.get("SPOA_REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL is required but not reachable at {PG_URL}")
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+
+
+def _redis_available() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping())
+    except redis.RedisError:
+        return False
+
+
+_REDIS_AVAILABLE: bool | None = None
+
+
+def require_redis() -> None:
+    """Skip without Redis at REDIS_URL; fail instead when SPOA_REQUIRE_REDIS is set (CI)."""
+    global _REDIS_AVAILABLE
+    if _REDIS_AVAILABLE is None:
+        _REDIS_AVAILABLE = _redis_available()
+    if not _REDIS_AVAILABLE:
+        if os.environ.get("SPOA_REQUIRE_REDIS"):
+            pytest.fail(f"Redis is required but not reachable at {REDIS_URL}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
 
 
 class PgSchema:

@@ -3,8 +3,8 @@
     spoa users add NAME --role ROLE [--password-stdin]
     spoa audit verify
     spoa replay --from DATE --to DATE [--rules DIR] [--json]
-    spoa demo
-    spoa serve [--host H] [--port P] [--threads N]
+    spoa demo [--if-empty]
+    spoa serve [--host H] [--port P] [--workers N] [--threads N] [--no-migrate]
     spoa db upgrade | spoa db current
     spoa erase CONTACT | spoa erase --expired
     spoa outbox run [--once] | spoa outbox list [--status S] | spoa outbox retry ID
@@ -110,48 +110,54 @@ def replay_command(ctx: click.Context, date_from, date_to, rules_dir: str | None
 
 
 @click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Only on a database with no users and no contacts (make run).")
 @click.pass_context
-def demo_command(ctx: click.Context) -> None:
+def demo_command(ctx: click.Context, if_empty: bool) -> None:
     """Create demo staff logins (printed once) and a few dozen fictional contacts."""
-    from web.demo import seed_demo
+    from web.demo import seed_demo, seed_demo_if_empty
 
     spoa = _app(ctx).extensions["spoa"]
     spoa.store.upgrade()
-    result = seed_demo(spoa)
-    click.echo(result.text())
+    result = seed_demo_if_empty(spoa) if if_empty else seed_demo(spoa)
+    if result is not None:
+        click.echo(result.text())
 
 
 @click.command("serve")
 @click.option("--host", default=None, help="Default: HOST or 127.0.0.1.")
 @click.option("--port", type=int, default=None, help="Default: PORT or 5000.")
-@click.option("--threads", type=int, default=None, help="Waitress worker threads (default 8).")
-@click.option("--no-demo", is_flag=True, help="Don't seed the demo on an empty database.")
+@click.option("--workers", type=int, default=None, help="gunicorn worker processes (default WEB_CONCURRENCY or 2).")
+@click.option("--threads", type=int, default=None, help="Threads per worker (default SPOA_THREADS or 8).")
+@click.option("--no-migrate", is_flag=True, help="Don't run the migrations first (a second process of one service).")
+@click.option("--no-demo", is_flag=True, hidden=True, help="Kept for old scripts: serve never seeds the demo.")
 @click.pass_context
-def serve_command(ctx: click.Context, host: str | None, port: int | None, threads: int | None, no_demo: bool) -> None:
-    """Migrate the database, seed the demo if it is empty, and serve with waitress."""
+def serve_command(ctx: click.Context, host: str | None, port: int | None, workers: int | None, threads: int | None,
+                  no_migrate: bool, no_demo: bool) -> None:  # noqa: ARG001
+    """Migrate the database and serve with gunicorn (threaded workers). Never seeds the demo:
+    that is `spoa demo` (make run does it on an empty database)."""
     import logging
 
-    from waitress import serve
-
-    from web.demo import seed_demo_if_empty
+    from web.serving import gunicorn_options, serve_app
+    from web.settings import ConfigurationError
 
     # Contact ids and routes only reach the log (see web/blueprints/api.py); never facts.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
-    app = _app(ctx)
+    try:
+        app = _app(ctx)
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
     spoa = app.extensions["spoa"]
-    spoa.store.upgrade()
-    if not no_demo and app.config.get("SPOA_AUTO_DEMO", True):
-        result = seed_demo_if_empty(spoa)
-        if result is not None:
-            click.echo(result.text())
+    if not no_migrate:
+        spoa.store.upgrade()
     host = host or app.config["HOST"]
     port = port or int(app.config["PORT"])
+    options = gunicorn_options(host, port, workers=workers, threads=threads or int(app.config["SPOA_THREADS"]))
     click.echo(f"SPoA web app on http://{host}:{port} (database: {spoa.store.backend}, "
-               f"ruleset {spoa.triage.ruleset.version})")
-    serve(app, host=host, port=port, threads=threads or int(app.config["SPOA_THREADS"]), ident="spoa",
-          clear_untrusted_proxy_headers=True)
+               f"ruleset {spoa.triage.ruleset.version}, {options['workers']} workers x {options['threads']} threads)")
+    spoa.store.dispose()   # the workers open their own connections
+    serve_app(lambda: _app(ctx), options)
 
 
 @click.group("db")

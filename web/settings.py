@@ -5,6 +5,11 @@ SPOA_SERVICE_TOKEN, DATABASE_URL, RATELIMIT_STORAGE_URI, SPOA_AUDIT_KEY. Without
 generated once into instance/secret_key (gitignored) so sessions survive a restart; likewise
 the audit chain's key into instance/audit_key (it must never live in the database), and the
 chain's head is copied to instance/audit-head.log unless SPOA_AUDIT_HEAD_FILE says otherwise.
+
+SPOA_ENV=production is the scaled-out profile (docs/DEPLOY.md): `production_problems` lists
+what stops it starting (no SECRET_KEY, no PostgreSQL DATABASE_URL, no Redis for the rate
+limits, no service token), so a half-configured service never serves; SPOA_PROXY_HOPS says
+how many proxies in front set X-Forwarded-For (the client address the rate limits count).
 """
 from __future__ import annotations
 
@@ -46,7 +51,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "HOST": "127.0.0.1",
         "PORT": 5000,
         "SPOA_THREADS": 8,
-        "SPOA_AUTO_DEMO": True,
+        "SPOA_ENV": "development",
+        "SPOA_PROXY_HOPS": 0,        # X-Forwarded-* headers trusted from this many proxies
         "SPOA_ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",  # argon2.profiles name; tests use CHEAPEST
     }
 
@@ -55,15 +61,44 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
     environ = os.environ if environ is None else environ
     settings: dict[str, Any] = {}
     for key in ("SECRET_KEY", "SPOA_SERVICE_TOKEN", "DATABASE_URL", "RATELIMIT_STORAGE_URI", "DATABASE_SCHEMA",
-                "HOST", "RASA_URL", "SPOA_AUDIT_KEY", "SPOA_AUDIT_HEAD_FILE"):
+                "HOST", "RASA_URL", "SPOA_AUDIT_KEY", "SPOA_AUDIT_HEAD_FILE", "SPOA_ENV", "SPOA_CHAT_RATE_LIMIT",
+                "SPOA_LOGIN_RATE_LIMIT"):
         if environ.get(key):
             settings[key] = environ[key]
-    for key in ("PORT", "SPOA_THREADS"):
+    for key in ("PORT", "SPOA_THREADS", "SPOA_PROXY_HOPS", "DATABASE_POOL_SIZE"):
         if environ.get(key):
             settings[key] = int(environ[key])
+    for key in ("RASA_CONNECT_TIMEOUT", "RASA_READ_TIMEOUT"):
+        if environ.get(key):
+            settings[key] = float(environ[key])
     if environ.get("SESSION_COOKIE_SECURE"):
         settings["SESSION_COOKIE_SECURE"] = environ["SESSION_COOKIE_SECURE"].lower() in ("1", "true", "yes")
     return settings
+
+
+MIN_SECRET_CHARS = 32
+
+
+def is_production(settings: dict[str, Any]) -> bool:
+    return str(settings.get("SPOA_ENV") or "").lower() == "production"
+
+
+def production_problems(settings: dict[str, Any]) -> list[str]:
+    """What the production profile lacks (empty when it may start). Settings only, no I/O."""
+    problems = []
+    if len(str(settings.get("SECRET_KEY") or "")) < MIN_SECRET_CHARS:
+        problems.append(f"SECRET_KEY must be set (at least {MIN_SECRET_CHARS} characters)")
+    if not str(settings.get("DATABASE_URL") or "").startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        problems.append("DATABASE_URL must be a PostgreSQL URL (postgresql://...)")
+    if not str(settings.get("RATELIMIT_STORAGE_URI") or "").startswith(("redis://", "rediss://", "redis+sentinel://")):
+        problems.append("RATELIMIT_STORAGE_URI must be a Redis URL (redis://...), shared by every worker")
+    if len(str(settings.get("SPOA_SERVICE_TOKEN") or "")) < MIN_SECRET_CHARS:
+        problems.append(f"SPOA_SERVICE_TOKEN must be set (at least {MIN_SECRET_CHARS} characters)")
+    return problems
+
+
+class ConfigurationError(RuntimeError):
+    """The app can't start with these settings; the message lists why."""
 
 
 def instance_secret_key(instance_path: Path, name: str = "secret_key") -> str:
