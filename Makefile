@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: safety run test setup system-deps assets bench bench-api bench-console clean rasa-setup rasa-train evaluate evaluate-extraction
+.PHONY: safety run test load setup system-deps assets bench bench-api bench-console clean rasa-setup rasa-train evaluate evaluate-extraction
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PY311) -m venv $(VENV)
@@ -82,6 +82,13 @@ bench-api: setup
 # The call-handler console in headless Chromium: answer-to-decision p50/p95, questions per example.
 bench-console: setup system-deps
 	$(BIN)/python bench/bench_console.py --out bench/results/bench_console.json
+
+# Locust, headless, loopback only, bounded (steps of 60 s): residents chatting through /chat
+# with think time, call handlers in the console, duty workers polling the worklist, on SQLite
+# and on PostgreSQL with the production profile (needs the PostgreSQL and Redis of
+# .ci/run). Prints the capacity table (turn p95 < 1 s, no errors, fallbacks or duplicates).
+load: setup rasa-train
+	$(BIN)/python bench/run_load.py --profile both --out bench/results/load.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

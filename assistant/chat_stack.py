@@ -1,8 +1,10 @@
 """Start the whole chat stack on free loopback ports, for the tests and `make evaluate`.
 
-Runs in the app's Python 3.11 environment and starts three processes: the web app (`spoa
-serve` with its own SQLite database), the action server and the Rasa server (both from
-.venv-rasa, with the trained model). Each is waited for with a timeout and stopped at the
+Runs in the app's Python 3.11 environment and starts the processes of the Procfile: the web
+app (`spoa serve` with its own SQLite database, or the database `env` names), the dialogue
+API for the actions (the same app, a process of its own, as in production), the action
+server and one or more Rasa servers (from .venv-rasa, with the trained model; `endpoints`
+adds e.g. a SQL tracker store and a Redis lock store). The fault tests kill and restart them. Each is waited for with a timeout and stopped at the
 end; their output goes to log files in the stack's folder, so a failure can be read there.
 """
 from __future__ import annotations
@@ -64,22 +66,37 @@ class ChatStack:
     """The three servers; `say()` talks to Rasa through its REST channel."""
 
     folder: Path
-    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     web_port: int = field(default_factory=free_port)
+    dialogue_port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
     rasa_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)        # for web and dialogue (DATABASE_URL, SPOA_ENV...)
+    rasa_env: dict[str, str] = field(default_factory=dict)   # for Rasa (tracker store settings)
+    endpoints: str = ""                                       # more of Rasa's endpoints.yml
+    rasa_count: int = 1
+    web_args: list[str] = field(default_factory=lambda: ["--workers", "1", "--threads", "4"])
+    extra_rasa_ports: list[int] = field(default_factory=list)
 
     @property
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
 
     @property
+    def dialogue_url(self) -> str:
+        return f"http://127.0.0.1:{self.dialogue_port}"
+
+    @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
 
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [self.rasa_url] + [f"http://127.0.0.1:{port}" for port in self.extra_rasa_ports]
+
     def _spawn(self, name: str, args: list[str], cwd: Path, env: dict[str, str]) -> None:
-        log = open(self.folder / f"{name}.log", "wb")
+        log = open(self.folder / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
             args, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so stop() ends its children too
@@ -100,35 +117,84 @@ class ChatStack:
         raise StackError(f"{name} was not ready within {timeout} s; see {self.folder / (name + '.log')}")
 
     def _warm_up_web(self) -> None:
-        """One turn with nothing in it (stores nothing), so the app builds its extractor now."""
-        response = requests.post(f"{self.web_url}/api/dialogue/turn", json={"text": "hello"},
+        """One turn with nothing in it (stores nothing), so the dialogue process builds its
+        extractor now."""
+        response = requests.post(f"{self.dialogue_url}/api/dialogue/turn", json={"text": "hello"},
                                  headers={"Authorization": f"Bearer {self.token}"}, timeout=WEB_START_TIMEOUT)
         if response.status_code != 200:
-            raise StackError(f"web: POST /api/dialogue/turn answered {response.status_code}: {response.text[:200]}")
+            raise StackError(f"dialogue: POST /api/dialogue/turn answered {response.status_code}: {response.text[:200]}")
+
+    def _app_env(self) -> dict[str, str]:
+        env = {"SPOA_SERVICE_TOKEN": self.token, "SECRET_KEY": secrets.token_hex(32),
+               "DATABASE_URL": f"sqlite:///{self.folder / 'spoa.db'}", "RASA_URL": ",".join(self.rasa_urls)}
+        return {**env, **self.env}
+
+    def _spawn_web(self) -> None:
+        spoa = str(Path(sys.executable).parent / "spoa")
+        self._spawn("web", [spoa, "serve", "--host", "127.0.0.1", "--port", str(self.web_port), *self.web_args],
+                    ROOT, self._app_env())
+
+    def start_web(self) -> None:
+        self._spawn_web()
+        self._wait("web", f"{self.web_url}/api/health", WEB_START_TIMEOUT)
+
+    def start_dialogue(self) -> None:
+        spoa = str(Path(sys.executable).parent / "spoa")
+        self._spawn("dialogue", [spoa, "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(self.dialogue_port),
+                                 "--workers", "1", "--threads", "8"], ROOT, self._app_env())
+        self._wait("dialogue", f"{self.dialogue_url}/api/health", WEB_START_TIMEOUT)
+        self._warm_up_web()
+
+    def _rasa_env(self) -> dict[str, str]:
+        return {"RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1", **self.rasa_env}
+
+    def _rasa(self, index: int) -> tuple[str, int]:
+        return ("rasa", self.rasa_port) if index == 0 else (f"rasa{index}", self.extra_rasa_ports[index - 1])
+
+    def _spawn_rasa(self, index: int) -> None:
+        name, port = self._rasa(index)
+        endpoints = self.folder / "endpoints.yml"
+        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n{self.endpoints}')
+        self._spawn(name, [str(RASA_BIN), "run", "--interface", "127.0.0.1", "--port", str(port),
+                           "--model", str(MODEL), "--credentials", "credentials.yml",
+                           "--endpoints", str(endpoints)], ASSISTANT, self._rasa_env())
+
+    def _wait_rasa(self, index: int) -> None:
+        name, port = self._rasa(index)
+        self._wait(name, f"http://127.0.0.1:{port}/webhooks/rest/", RASA_START_TIMEOUT)
+
+    def start_rasa(self, index: int = 0) -> None:
+        """(Re)start Rasa number `index` (0 is rasa_port) and wait until it answers."""
+        self._spawn_rasa(index)
+        self._wait_rasa(index)
 
     def start(self) -> "ChatStack":
-        rasa_env = {"RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1"}
-        # The app as `make run` serves it, with its own SQLite database in the stack's folder.
-        self._spawn("web", [str(Path(sys.executable).parent / "spoa"), "serve", "--no-demo", "--host", "127.0.0.1",
-                            "--port", str(self.web_port), "--threads", "4"], ROOT,
-                    {"SPOA_SERVICE_TOKEN": self.token, "SECRET_KEY": secrets.token_hex(32),
-                     "DATABASE_URL": f"sqlite:///{self.folder / 'spoa.db'}"})
-        self._spawn("actions", [str(RASA_BIN), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
-                    ASSISTANT, {**rasa_env, "SPOA_API_URL": self.web_url, "SPOA_SERVICE_TOKEN": self.token})
-        endpoints = self.folder / "endpoints.yml"
-        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n')
-        self._spawn("rasa", [str(RASA_BIN), "run", "--interface", "127.0.0.1", "--port", str(self.rasa_port),
-                             "--model", str(MODEL), "--credentials", "credentials.yml",
-                             "--endpoints", str(endpoints)], ASSISTANT, rasa_env)
+        self.extra_rasa_ports = [free_port() for _ in range(self.rasa_count - 1)]
         try:
+            # Rasa takes longest to load its model: started first, waited for last. The
+            # dialogue process starts once web has migrated the database.
+            self._spawn_web()
+            self._spawn("actions", [str(RASA_BIN), "run", "actions", "--actions", "actions", "--port",
+                                    str(self.actions_port)], ASSISTANT,
+                        {**self._rasa_env(), "SPOA_API_URL": self.dialogue_url, "SPOA_SERVICE_TOKEN": self.token})
+            for index in range(self.rasa_count):
+                self._spawn_rasa(index)
             self._wait("web", f"{self.web_url}/api/health", WEB_START_TIMEOUT)
-            self._warm_up_web()
+            self.start_dialogue()
             self._wait("actions", f"http://127.0.0.1:{self.actions_port}/health", ACTIONS_START_TIMEOUT)
-            self._wait("rasa", f"{self.rasa_url}/webhooks/rest/", RASA_START_TIMEOUT)
+            for index in range(self.rasa_count):
+                self._wait_rasa(index)
         except Exception:
             self.stop()
             raise
         return self
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to one server's process group and wait for it to end."""
+        process = self.processes.pop(name)
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+        process.wait(timeout=30)
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -154,6 +220,13 @@ class ChatStack:
                                  json={"sender": sender, "message": text}, timeout=timeout)
         response.raise_for_status()
         return response.json()
+
+
+def production_endpoints() -> str:
+    """assistant/endpoints.production.yml without its action endpoint (the stack adds its own):
+    the SQL tracker store and the Redis lock store, settings from the Rasa environment."""
+    text = (ASSISTANT / "endpoints.production.yml").read_text(encoding="utf-8")
+    return text[text.index("tracker_store:"):]
 
 
 def new_stack() -> ChatStack:

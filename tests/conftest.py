@@ -78,17 +78,21 @@ def _postgres_available() -> bool:
         return False
 
 
-_PG_AVAILABLE: bool | None = None
+_AVAILABLE: dict[str, bool] = {}
+
+
+def _require(server: str, url: str, available, required_by: str) -> None:  # noqa: ANN001
+    """Skip without the server; fail instead when `required_by` is set (CI, see .ci/run)."""
+    if server not in _AVAILABLE:
+        _AVAILABLE[server] = available()
+    if not _AVAILABLE[server]:
+        if os.environ.get(required_by):
+            pytest.fail(f"{server} is required but not reachable at {url}")
+        pytest.skip(f"{server} not reachable at {url}")
 
 
 def require_postgres() -> None:
-    global _PG_AVAILABLE
-    if _PG_AVAILABLE is None:
-        _PG_AVAILABLE = _postgres_available()
-    if not _PG_AVAILABLE:
-        if os.environ.get("SPOA_REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL is required but not reachable at {PG_URL}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    _require("PostgreSQL", PG_URL, _postgres_available, "SPOA_REQUIRE_POSTGRES")
 
 
 def _redis_available() -> bool:
@@ -100,18 +104,8 @@ def _redis_available() -> bool:
         return False
 
 
-_REDIS_AVAILABLE: bool | None = None
-
-
 def require_redis() -> None:
-    """Skip without Redis at REDIS_URL; fail instead when SPOA_REQUIRE_REDIS is set (CI)."""
-    global _REDIS_AVAILABLE
-    if _REDIS_AVAILABLE is None:
-        _REDIS_AVAILABLE = _redis_available()
-    if not _REDIS_AVAILABLE:
-        if os.environ.get("SPOA_REQUIRE_REDIS"):
-            pytest.fail(f"Redis is required but not reachable at {REDIS_URL}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    _require("Redis", REDIS_URL, _redis_available, "SPOA_REQUIRE_REDIS")
 
 
 class PgSchema:

@@ -6,7 +6,6 @@ The stand-in is used where the test is about threads and processes, not about th
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -17,7 +16,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -95,26 +93,12 @@ class ActionsLikeRasa:
     the sender), and the reply is the question (or outcome) with its custom payload."""
 
     def __init__(self, dialogue_url: str, token: str):
-        owner = self
+        from test_chat_page import FakeRasa
+
         self.dialogue_url, self.token = dialogue_url, token
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                raw = json.dumps(owner.reply(body["sender"], body["message"])).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args):  # quiet
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.http.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}"
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.server = FakeRasa()
+        self.server.respond = lambda message: self.reply(message["sender"], message["message"])
+        self.url = self.server.url
 
     def reply(self, sender: str, message: str) -> list[dict]:
         try:
@@ -134,8 +118,7 @@ class ActionsLikeRasa:
                                                     "text": question["text"], "contact_id": turn["contact_id"]}}]
 
     def close(self) -> None:
-        self.http.shutdown()
-        self.http.server_close()
+        self.server.close()
 
 
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -147,3 +130,71 @@ def open_chat(base_url: str, forwarded_for: str | None = None) -> tuple[requests
     extra = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     html = session.get(base_url + "/chat", headers=extra, timeout=30).text
     return session, {"Accept": "application/json", "X-CSRFToken": _CSRF.search(html).group(1), **extra}
+
+
+class TcpProxy:
+    """A TCP proxy on a free loopback port to `target` (the machine's PostgreSQL), which a test
+    can cut (every connection dropped, new ones refused) and restore, as a database restart
+    looks to the app, without touching the real server other sessions use."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target, self.port = target, free_port()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return   # cut
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        """Refuse new connections and reset the open ones."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.cut()

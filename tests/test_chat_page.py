@@ -232,6 +232,7 @@ class FakeRasa:
         self.received: list[dict] = []
         self.release = threading.Event()   # a HOLD reply waits for this (Rasa too slow to answer)
         self.on_message = None             # called with each message before replying (the actions' work)
+        self.respond = None                # or: answers each message itself (message -> body)
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -240,7 +241,7 @@ class FakeRasa:
                 owner.received.append(json.loads(self.rfile.read(length)))
                 if owner.on_message is not None:
                     owner.on_message(owner.received[-1])
-                status, body = owner.replies.pop(0)
+                status, body = (200, owner.respond(owner.received[-1])) if owner.respond else owner.replies.pop(0)
                 if body == HOLD:
                     owner.release.wait(30)
                 raw = json.dumps(body).encode()

@@ -44,6 +44,11 @@ IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
                    "description": "A retry with the same key (same caller, same body) answers with the first "
                                   "contact instead of storing a second (see web/idempotency.py).",
                    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[ -~]+$"}}
+# The list filters that aren't free text (web/blueprints/api.py reads them; anything else is a 400).
+LIST_FILTERS = {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+                "review_required": {"enum": ["true", "false"]}, "overridden": {"enum": ["true", "false"]},
+                "page": {"type": "integer", "minimum": 1, "maximum": 1000000},
+                "per_page": {"type": "integer", "minimum": 1, "maximum": 500}}
 ITEM_ID = {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 SOURCE = {"enum": ["chat", "console", "extraction", "api"],
           "description": "Who or what gave these facts (default: api for the service token, console for staff)."}
@@ -129,12 +134,15 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
                      "requestBody": _json_body("#/components/schemas/Contact"),
                      "responses": {"201": _ok("Stored", "#/components/schemas/ContactOutcome"), **ERRORS_WRITE}},
             "get": {"summary": "List contacts (supervisor, admin)", "security": staff_only,
-                    "parameters": [{"name": name, "in": "query", "schema": {"type": "string"}} for name in (
-                        "from", "to", "route", "pathway", "safeguarding_level", "review_required", "overridden",
-                        "locality", "channel", "status", "page", "per_page")],
+                    "parameters": [{"name": name, "in": "query", "schema": LIST_FILTERS.get(name, {"type": "string"})}
+                                   for name in ("from", "to", "route", "pathway", "safeguarding_level",
+                                                "review_required", "overridden", "locality", "channel", "status",
+                                                "page", "per_page")],
                     "responses": {"200": _ok("A page of contacts", schema={"type": "object", "properties": {
                         "total": {"type": "integer"}, "contacts": {"type": "array", "items": {
-                            "$ref": "#/components/schemas/ContactSummary"}}}}), **ERRORS_READ}}},
+                            "$ref": "#/components/schemas/ContactSummary"}}}}),
+                        "400": _error_response("A filter that can't be read (a date, a flag, a number)"),
+                        **ERRORS_READ}}},
         "/api/contacts/{contact_id}": {"get": {
             "summary": "A contact: facts, decisions, reviews, worklist (audit-logged)", "security": security_either,
             "parameters": [CONTACT_ID],
@@ -197,7 +205,7 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
                 "type": "object", "properties": {
                     "total": {"type": "integer"}, "counts": {"type": "object"},
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/WorklistItem"}}}}),
-                **ERRORS_READ}}},
+                "400": _error_response("A filter or number that can't be read"), **ERRORS_READ}}},
         "/api/worklist/{item_id}/accept": {"post": {
             "summary": "Accept: the referral is sent and the item becomes yours", "security": staff_only, "parameters": [ITEM_ID],
             "requestBody": {"required": False, "content": {"application/json": {"schema": {

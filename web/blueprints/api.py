@@ -292,11 +292,16 @@ def contact_filter_from_args() -> contacts.ContactFilter:
         status=request.args.get("status") or None)
 
 
-def _int_arg(name: str, default: int) -> int:
+def _int_arg(name: str, default: int, minimum: int = 0, maximum: int = 1_000_000) -> int:
+    """A whole number in [minimum, maximum] (400 otherwise: a page past a billion rows or a
+    negative offset would reach the database as an error, found by the API fuzz test)."""
     try:
-        return int(request.args.get(name, default))
+        value = int(request.args.get(name, default))
     except ValueError:
         raise ApiError(400, "bad_request", f"{name} must be a whole number.", field=name) from None
+    if not minimum <= value <= maximum:
+        raise ApiError(400, "bad_request", f"{name} must be between {minimum} and {maximum}.", field=name)
+    return value
 
 
 @bp.get("/contacts")
@@ -305,7 +310,7 @@ def list_contacts():
     """Contacts, newest first, filtered (from, to, route, pathway, safeguarding_level,
     review_required, overridden, locality, channel, status) and paged (page, per_page)."""
     spoa = services()
-    filters, page, per_page = contact_filter_from_args(), _int_arg("page", 1), _int_arg("per_page", 50)
+    filters, page, per_page = contact_filter_from_args(), _int_arg("page", 1, 1), _int_arg("per_page", 50, 1, 500)
     with spoa.store.session() as db:
         rows, total = contacts.list_contacts(db, filters, page=page, per_page=per_page)
         return jsonify({"total": total, "page": page, "per_page": per_page,
@@ -336,7 +341,7 @@ def list_worklist():
     open, mine, returned, completed, all; default waiting), filters (kind, route, locality,
     overdue, status) and a page (page, per_page), with the true total and each view's count."""
     spoa = services()
-    filters, page, per_page = worklist_filter_from_args(), _int_arg("page", 1), _int_arg("per_page", 25)
+    filters, page, per_page = worklist_filter_from_args(), _int_arg("page", 1, 1), _int_arg("per_page", 25, 1, 200)
     now = spoa.now()
     with spoa.store.session() as db:
         items, total = worklist.find_items(db, filters, now=now, page=page, per_page=per_page)
@@ -388,7 +393,7 @@ def list_outbox():
         raise ApiError(400, "bad_request", "Unknown status.", field="status", allowed=list(outbox.STATUS_WORDS))
     with services().store.session() as db:
         return jsonify({"messages": [outbox.message_dict(m) for m in outbox.list_messages(
-            db, status=status, limit=_int_arg("limit", 100))]})
+            db, status=status, limit=_int_arg("limit", 100, 1, 500))]})
 
 
 @bp.post("/outbox/<int:outbox_id>/retry")
