@@ -73,3 +73,23 @@ def fuzz(app, credentials: dict) -> list[str]:
 def test_every_operation_answers_without_a_5xx_and_as_documented(fuzzed_app, caller, credentials):
     failures = fuzz(fuzzed_app, credentials)
     assert not failures, "\n".join(failures)
+
+
+# -- what the fuzzing found, pinned -----------------------------------------------------------------
+
+def test_a_nul_character_in_a_call_label_is_a_422_not_a_database_error(fuzzed_app):
+    client = fuzzed_app.test_client()
+    assert login(client, create_user(fuzzed_app, "call_handler")).status_code == 302
+    headers = {"X-CSRFToken": csrf_token(client, "/auth/login")}
+    refused = client.post("/console/api/contacts", json={"channel": "phone", "about": "Mrs A\u0000"}, headers=headers)
+    assert refused.status_code == 422 and refused.get_json()["error"] == "invalid_text"
+    accepted = client.post("/console/api/contacts", json={"channel": "phone", "about": "Mrs A"}, headers=headers)
+    assert accepted.status_code == 201
+
+
+def test_a_page_past_the_end_of_the_world_is_a_400_not_a_database_error(fuzzed_app):
+    client = fuzzed_app.test_client()
+    assert login(client, create_user(fuzzed_app, "supervisor")).status_code == 302
+    assert client.get("/api/worklist?offset=-1").status_code == 400
+    assert client.get("/api/contacts?page=99999999999").status_code == 400
+    assert client.get("/api/contacts?page=2").status_code == 200
