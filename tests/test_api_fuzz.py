@@ -90,6 +90,6 @@ def test_a_nul_character_in_a_call_label_is_a_422_not_a_database_error(fuzzed_ap
 def test_a_page_past_the_end_of_the_world_is_a_400_not_a_database_error(fuzzed_app):
     client = fuzzed_app.test_client()
     assert login(client, create_user(fuzzed_app, "supervisor")).status_code == 302
-    assert client.get("/api/worklist?offset=-1").status_code == 400
+    assert client.get("/api/worklist?page=-1").status_code == 400
     assert client.get("/api/contacts?page=99999999999").status_code == 400
     assert client.get("/api/contacts?page=2").status_code == 200

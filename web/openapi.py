@@ -167,10 +167,10 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
             "summary": "Referral messages and their delivery, newest first (supervisor, admin)", "security": staff_only,
             "parameters": [{"name": "status", "in": "query",
                             "schema": {"enum": ["pending", "sending", "delivered", "dead", "email"]}},
-                           {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
             "responses": {"200": _ok("Messages (delivery state, not content)", schema={"type": "object", "properties": {
                 "messages": {"type": "array", "items": {"$ref": "#/components/schemas/OutboxMessage"}}}}),
-                **ERRORS_READ}}},
+                "400": _error_response("An unknown status or a number out of range"), **ERRORS_READ}}},
         "/api/outbox/{outbox_id}/retry": {"post": {
             "summary": "Send a dead-lettered referral message again, same message id (supervisor, admin)",
             "security": staff_only,
