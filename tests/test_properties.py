@@ -322,3 +322,19 @@ def test_out_of_area_urgent_advice_exactly_when_a_rapid_response_rule_would_serv
     would_be_rapid = any(entry["rule"] != "SCOPE-5" and get_triage().ruleset.rulebook.by_id(entry["rule"]).then.route
                          == "rapid_response" for entry in in_kent["fired"])
     assert (urgent in elsewhere["advice"]) == (adult and would_be_rapid)
+
+
+@PROPERTY_SETTINGS
+@given(dialogue_contacts(), st.data())
+def test_a_partial_list_not_in_missing_is_decided_whatever_else_it_holds(data, more):
+    """1.1 partial lists read as "at least these items": once the engine stops asking about
+    one, no further items change the route, the pathway or the safeguarding level."""
+    before = decide_data(data)
+    decided = [f for f in data.get("partial", ()) if f not in before["missing"]]
+    assume(decided and before["route"] != "emergency")
+    fact_id = more.draw(st.sampled_from(decided))
+    extra = more.draw(st.lists(st.sampled_from(facts()[fact_id].options), unique=True, min_size=1))
+    grown = sorted(set(data["facts"][fact_id]) | set(extra), key=facts()[fact_id].options.index)
+    after = decide_data(with_fact(data, fact_id, grown))
+    assert (after["route"], after["pathway"], after["safeguarding"]["level"]) == \
+        (before["route"], before["pathway"], before["safeguarding"]["level"]), (fact_id, grown)

@@ -102,6 +102,22 @@ def test_abused_woman_with_one_condition_heard_in_passing_is_asked_about_her_con
     assert "long_term_conditions" in decision["missing"]
 
 
+def test_woman_hit_by_her_partner_with_children_who_see_it_and_one_condition_heard_is_not_settled():
+    # Issue 12's story: the child referral is urgent at once; the adult referral hangs on her
+    # care and support needs, so the conditions heard in passing are asked about.
+    decision = decide_partial(["long_term_conditions"], age=34, abuse_types=["domestic", "physical"],
+                              child_at_risk=True, long_term_conditions=["other"], able_to_protect_self=False)
+    assert decision["safeguarding"]["level"] == "urgent" and decision["safeguarding"]["about"] == ["adult", "child"]
+    assert decision["settled"] is False and "long_term_conditions" in decision["missing"]
+
+
+def test_woman_hit_by_her_partner_with_two_conditions_confirmed_gets_the_adult_referral_too():
+    decision = decide(age=34, abuse_types=["domestic", "physical"], child_at_risk=True,
+                      long_term_conditions=["copd", "other"], able_to_protect_self=False)
+    assert (decision["route"], decision["pathway"]) == ("mdt", "safeguarding")
+    assert decision["safeguarding"]["consent_basis"] == "others_at_risk"
+
+
 def test_abused_woman_whose_one_condition_is_confirmed_is_not_asked_about_conditions_again():
     decision = decide(abuse_types=["physical"], able_to_protect_self=False, long_term_conditions=["other"],
                       child_at_risk=False)
