@@ -242,6 +242,14 @@ def test_a_place_name_that_looks_like_a_formula_is_defused_in_the_csv(supervisor
     assert row["locality"] == ""
 
 
+def test_an_override_reason_that_looks_like_a_formula_is_defused_in_the_csv(supervisor, app):
+    reference = add_contact(app, example("lonely"))
+    _override(supervisor, reference, route="mdt", reason="=HYPERLINK(\"http://x\")")
+    rows = list(csv.DictReader(io.StringIO(supervisor.get("/audit/contacts.csv").get_data(as_text=True))))
+    row = next(row for row in rows if row["reference"] == reference)
+    assert row["override_reason"].startswith("'=")
+
+
 # -- one contact: facts, decisions, trace ----------------------------------------------------
 
 def test_the_trace_of_a_long_lie_names_the_rule_its_title_version_and_source(supervisor, seeded):
@@ -264,10 +272,13 @@ def test_the_facts_timeline_shows_each_answer_its_source_and_who_gave_it(supervi
                                                  now=T0 + timedelta(minutes=5), source="console",
                                                  actor="handler-ann"))
     html = supervisor.get(f"/audit/contacts/{seeded['fall']}").get_data(as_text=True)
-    timeline = html[html.index('id="facts-timeline"'):html.index('id="decisions"')]
+    timeline = html[html.index('id="facts-timeline"'):html.index('id="reviews"')]
     assert "on floor cannot get up" in timeline and "call handler console" in timeline and "handler-ann" in timeline
     assert "26 Nov 2026, 10:05" in timeline  # London time (GMT in November)
-    assert "Decision 2 of 2 (latest)" in html and "Decision 1 of 2" in html
+    # The current decision first and in full; the earlier one folded beneath it.
+    assert html.index("Current decision (2 of 2)") < html.index("Earlier decisions (1)")
+    earlier = html[html.index("Earlier decisions (1)"):html.index('id="facts"')]
+    assert "<details" in earlier and "Decision 1," in earlier
 
 
 def test_a_safeguarding_referral_shows_why_a_person_must_review_it(supervisor, seeded):
@@ -369,8 +380,22 @@ def test_the_chart_data_counts_routes_per_day_levels_and_rates(supervisor, seede
     assert per_route["mdt"] == [1, 1]  # the override moved the lonely man's contact to the MDT
     assert dict(zip(data["safeguarding"]["keys"], data["safeguarding"]["data"])) == {
         "none": 3, "concern": 0, "referral": 1, "urgent": 0}
-    assert data["rates"]["review_required"] == [0.0, 50.0] and data["rates"]["overridden"] == [50.0, 0.0]
-    assert data["rates"]["review_required_overall"] == 25.0
+    # Two contacts a day: counts, and no percentage (1 of 2 is not "50%" to act on).
+    assert data["rates"]["review_required_count"] == [0, 1] and data["rates"]["overridden_count"] == [1, 0]
+    assert data["rates"]["totals"] == [2, 2]
+    assert data["rates"]["review_required"] == [None, None] and data["rates"]["overridden"] == [None, None]
+    assert data["rates"]["review_required_overall"] == "1 of 4"
+
+
+def test_a_day_with_five_contacts_shows_its_percentage_beside_the_count(supervisor, app):
+    for hour in range(9, 14):
+        add_contact(app, example("lonely", received_at=f"2026-11-27T{hour:02}:00:00Z"))
+    reference = add_contact(app, example("financial-abuse-dementia", received_at="2026-11-27T15:00:00Z"))
+    data = supervisor.get("/audit/charts.json").get_json()
+    assert data["rates"]["totals"] == [6] and data["rates"]["review_required_count"] == [1]
+    assert data["rates"]["review_required"] == [16.7]
+    assert data["rates"]["review_required_overall"] == "1 of 6 (17%)"
+    assert reference in supervisor.get("/audit/contacts?review_required=yes").get_data(as_text=True)
 
 
 def test_the_charts_page_loads_chart_js_from_a_file_and_shows_the_numbers_as_tables(supervisor, seeded):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,12 @@ import pytest
 from browser_helpers import log_in, page_errors, press, serious_accessibility_problems
 from conftest import PASSWORD, create_user, make_app
 from test_chat_page import chat_settings, chat_triage, closed_port_url
+from sqlalchemy import select
+
+from web.demo import seed_demo
+from web.oversight import deciding_rules
 from web.store import contacts
-from web.store.models import Contact
+from web.store.models import Contact, Decision, Review
 
 pytestmark = pytest.mark.browser
 
@@ -174,6 +179,61 @@ def test_a_reload_or_the_logo_carries_on_the_same_conversation(new_page, live_ap
     assert page_errors(page) == []
 
 
+def test_without_javascript_the_chat_is_a_plain_guided_form_to_the_outcome(browser, live_server, live_app):
+    context = browser.new_context(base_url=live_server, java_script_enabled=False,
+                                  viewport={"width": PHONE[0], "height": PHONE[1]})
+    page = context.new_page()
+    try:
+        page.goto("/chat")
+        page.get_by_role("link", name="answer the same questions one page at a time").click()
+        page.get_by_label("What is happening, and who is it about?").fill("My mum is 91, she fell and can't get up")
+        page.get_by_role("button", name="Continue").click()
+        assert page.get_attribute("#guided-group", "data-kind") == "checklist"
+        for _ in range(25):                              # every question answered as "don't know" or the first choice
+            if page.locator("#outcome, #emergency-panel").count():
+                break
+            group = page.locator("#guided-group")
+            kind = group.get_attribute("data-kind")
+            if kind in ("number", "text"):
+                page.get_by_role("button", name="I don't know").click()
+            elif kind in ("checklist", "multi"):
+                none = page.locator('#guided-group input[value="none"]')
+                (none if none.count() else page.locator("#guided-group input").first).check()
+                page.get_by_role("button", name="Continue").click()
+            else:
+                page.locator("#guided-group input").first.check()
+                page.get_by_role("button", name="Continue").click()
+        assert page.locator("#outcome, #emergency-panel").count() == 1
+        reference = re.search(r"SPA-\w{4}-\w{4}", page.inner_text("main")).group(0)
+        facts = stored_facts(live_app, reference)
+        assert facts.get("chest_pain") is False            # the emergency screen was answered "none"
+        shoot(page, "chat-no-javascript-outcome")
+    finally:
+        context.close()
+
+
+def test_without_javascript_an_empty_answer_is_named_and_nothing_is_sent(browser, live_server):
+    context = browser.new_context(base_url=live_server, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto("/chat/steps")
+        page.get_by_role("button", name="Continue").click()
+        assert "Tell us what is happening" in page.inner_text(".nhsuk-error-summary")
+        page.get_by_label("What is happening, and who is it about?").fill("My dad has a bad cough")
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_role("button", name="Continue").click()     # nothing ticked
+        assert "Tick the boxes that apply" in page.inner_text(".nhsuk-error-summary")
+        assert page.get_attribute("#guided-group", "data-question-id") == "emergency_screen"
+    finally:
+        context.close()
+
+
+def test_the_no_javascript_form_passes_axe(new_page):
+    page = new_page(*PHONE)
+    page.goto("/chat/steps")
+    assert serious_accessibility_problems(page) == []
+
+
 # -- the call handler's console -----------------------------------------------------------------
 
 def open_console(live_app, new_page, size):  # noqa: ANN001, ANN201
@@ -272,4 +332,88 @@ def test_notes_naming_two_kinds_of_abuse_give_one_proposal_each(live_app, new_pa
         "button", name=re.compile("Dismiss")).click()
     assert "Neglect by others" not in page.inner_text("#proposals")
     assert stored_facts(live_app, reference)["abuse_types"] == ["financial"]
+    assert page_errors(page) == []
+
+
+# -- the supervisor's oversight and the duty worker's worklist ----------------------------------
+
+SUPERVISOR_PAGES = ["/audit/dashboard", "/audit/contacts", "/audit/charts", "/audit/log"]
+
+
+@pytest.fixture(scope="module")
+def demo(live_app) -> dict:
+    """The demo's 36 fictional contacts (web/demo.py, as `spoa demo` seeds them) and two staff."""
+    seed_demo(live_app.extensions["spoa"])
+    return {"supervisor": create_user(live_app, "supervisor"), "duty": create_user(live_app, "duty_worker")}
+
+
+def needing_review(live_app) -> list[str]:  # noqa: ANN001
+    with live_app.extensions["spoa"].store.session() as db:
+        return [c.id for c in db.scalars(select(Contact).where(Contact.review_required.is_(True))
+                                         .order_by(Contact.id))]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_supervisors_pages_fit_and_pass_axe_at_both_sizes(live_app, new_page, demo, size):
+    page = new_page(*size)
+    page.set_default_timeout(15000)
+    log_in(page, demo["supervisor"], PASSWORD)
+    contact = needing_review(live_app)[0]
+    for path in [*SUPERVISOR_PAGES, f"/audit/contacts/{contact}"]:
+        page.goto(path)
+        if path == "/audit/charts":
+            page.wait_for_selector("#charts[data-drawn='true']")
+        assert page.evaluate("document.documentElement.scrollWidth") <= size[0], path   # wide tables scroll inside
+        assert serious_accessibility_problems(page) == [], path
+        shoot(page, path.strip("/").replace("/", "-"))
+    assert page_errors(page) == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_worklist_fits_and_passes_axe_at_both_sizes(new_page, demo, size):
+    page = new_page(*size)
+    log_in(page, demo["duty"], PASSWORD)
+    page.goto("/worklist/")
+    assert page.locator("#worklist > li").count() >= 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= size[0]
+    assert serious_accessibility_problems(page) == []
+    shoot(page, "worklist")
+    assert page_errors(page) == []
+
+
+def test_the_dashboards_override_rate_by_rule_matches_the_stored_reviews(live_app, new_page, demo):
+    page = new_page(*PHONE)
+    page.set_default_timeout(15000)
+    log_in(page, demo["supervisor"], PASSWORD)
+    agree, override = needing_review(live_app)[:2]
+    # One "reviewed, agree" and one override, as a supervisor does them on a phone.
+    page.goto(f"/audit/contacts/{agree}")
+    page.get_by_role("button", name="Reviewed, agree").click()
+    page.locator(".nhsuk-notification-banner--success").wait_for()
+    assert "agree" in page.inner_text("#banner-text") and page.locator("#review-required").count() == 0
+    page.goto(f"/audit/contacts/{override}")
+    page.get_by_label("New route").select_option("self_care")
+    page.get_by_label("Reason for the override").fill("Already known to the district nurses, who visit today")
+    page.get_by_role("button", name="Record override").click()
+    page.locator(".nhsuk-notification-banner--success").wait_for()
+    assert "the route is now Self-care and information" in page.inner_text("#banner-text")
+    assert page.locator("#review-required").count() == 0
+
+    page.goto("/audit/dashboard")
+    shown = {row.get_attribute("data-rule"): (int(row.get_attribute("data-reviewed")),
+                                               int(row.get_attribute("data-overridden")))
+             for row in page.locator("#override-table tbody tr").all()}
+    # The same count worked out from the stored reviews and the decisions they reviewed.
+    expected: Counter = Counter()
+    overridden: Counter = Counter()
+    with live_app.extensions["spoa"].store.session() as db:
+        for review, decision in db.execute(select(Review, Decision).join(Decision, Review.decision_id == Decision.id)
+                                           .where(Review.action.in_(("confirm", "override")))).all():
+            for rule, _ in deciding_rules(decision.decision):
+                expected[rule] += 1
+                overridden[rule] += review.action == "override"
+    assert shown == {rule: (expected[rule], overridden[rule]) for rule in expected}
+    assert sum(o for _, o in shown.values()) >= 1
+    shoot(page, "audit-dashboard-after-review")
+    assert serious_accessibility_problems(page) == []
     assert page_errors(page) == []

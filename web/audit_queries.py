@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from spoa import working_days
 from web.labels import PATHWAY_LABELS, ROUTE_LABELS, SAFEGUARDING_LABELS
+from web.oversight import MIN_FOR_PERCENT, contact_extras, share
 from web.store import audit, contacts, replay
 from web.store.models import AuditEntry, Contact
 
@@ -47,8 +49,14 @@ CHANNEL_CHOICES = {"phone": "Phone", "web_chat": "Web chat", "professional_refer
 FLAG_CHOICES = (("", "Any"), ("yes", "Yes"), ("no", "No"))
 
 PER_PAGE = 25
-CSV_COLUMNS = ("reference", "received_at", "channel", "locality", "route", "pathway", "safeguarding_level",
-               "decision_status", "review_required", "overridden", "status", "ruleset_version")
+# `route` is the current route (after any override); `rules_route` the rules' own. With the rules
+# that decided and the overrides, the override rate by rule can be worked out offline too.
+CSV_COLUMNS = ("reference", "received_at", "channel", "locality", "locality_words", "rules_route", "route", "pathway",
+               "safeguarding_level", "decision_status", "review_required", "overridden", "rules_fired",
+               "deciding_rules", "override_route", "override_reason", "override_by", "override_at", "last_review",
+               "last_review_by", "last_review_at", "worklist_status", "worklist_created_at", "worklist_due_at",
+               "worklist_resolved_at", "worklist_overdue", "status", "ruleset_version")
+CSV_BATCH = 200
 
 
 # -- words -----------------------------------------------------------------------------------
@@ -185,6 +193,10 @@ def target_words(target: str | None) -> str:
     return "immediately" if words == "now" else words.removeprefix("within ")
 
 
+def local_day(moment: datetime, timezone: str = "Europe/London") -> date:
+    return moment.astimezone(ZoneInfo(timezone)).date()
+
+
 def local_time(value: str | datetime | None, timezone: str = "Europe/London") -> str:
     """A stored UTC time in the service's time zone: "26 Nov 2026, 10:00"."""
     if not value:
@@ -308,17 +320,28 @@ def _safe_cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def export_csv(session: Session, query: ListQuery) -> tuple[str, int]:
-    """The whole filtered list as CSV (oldest first) and its row count. No facts, no free text."""
+def export_csv(session: Session, query: ListQuery, *, now: datetime) -> tuple[str, int]:
+    """The whole filtered list as CSV (oldest first) and its row count. No facts; the only free
+    text is an override's reason (staff are asked to leave personal details out of it)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     count = 0
+    batch: list[Contact] = []
+
+    def flush() -> None:
+        extras = contact_extras(session, [row.id for row in batch], now=now)
+        for row in batch:
+            summary = {**contacts.contact_summary(row), **extras[row.id], "reference": row.id}
+            writer.writerow([_safe_cell(summary.get(column)) for column in CSV_COLUMNS])
+        batch.clear()
+
     for row in contacts.iter_contacts(session, query.filters):
-        summary = contacts.contact_summary(row)
-        summary["reference"] = summary["id"]
-        writer.writerow([_safe_cell(summary.get(column)) for column in CSV_COLUMNS])
+        batch.append(row)
         count += 1
+        if len(batch) >= CSV_BATCH:
+            flush()
+    flush()
     return out.getvalue(), count
 
 
@@ -349,6 +372,22 @@ def view_contact(session: Session, contact_id: str, *, actor: str, actor_role: s
     return record
 
 
+def review_banner(record: Mapping[str, Any], review_id: str | None) -> dict[str, str] | None:
+    """What the banner says after a review was recorded (?reviewed=<id>): what the person did and
+    where the contact now goes, read from the stored review, never assumed."""
+    review = next((r for r in record["reviews"] if str(r["id"]) == str(review_id or "")), None)
+    if review is None:
+        return None
+    if review["action"] == "override":
+        engine = record["decisions"][-1]["route"] if record["decisions"] else None
+        text = f"Override recorded: the route is now {route_label(review['route'])}"
+        if engine and engine != review["route"]:
+            text += f" (the rules said {route_label(engine)})"
+        return {"action": "override", "text": text + ". Your reason is kept beside the decision."}
+    return {"action": "confirm", "text": f"Recorded: you reviewed this decision and agree with "
+                                         f"{route_label(review['route'])}. It no longer needs review."}
+
+
 def facts_changed(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[str]:
     """What a decision knew that the one before it didn't ("fallen: yes", "age: unknown")."""
     if before is None:
@@ -371,7 +410,8 @@ def contact_exists(session: Session, contact_id: str) -> bool:
 def chart_data(rows: Iterable[Contact], *, timezone: str = "Europe/London") -> dict[str, Any]:
     """Routes per day, safeguarding levels, and review and override rates per day, for Chart.js.
 
-    Days are local days in the service's time zone. Rates are per cent of that day's contacts.
+    Days are local days in the service's time zone. Rates are per cent of that day's contacts,
+    with the counts beside them; none for a day with fewer than MIN_FOR_PERCENT contacts.
     """
     zone = ZoneInfo(timezone)
     per_day: dict[str, Counter] = defaultdict(Counter)
@@ -401,12 +441,20 @@ def chart_data(rows: Iterable[Contact], *, timezone: str = "Europe/London") -> d
             "keys": list(SAFEGUARDING_LABELS),
             "data": [levels[level] for level in SAFEGUARDING_LABELS],
         },
+        # A day's percentage only from MIN_FOR_PERCENT contacts up (null below: a gap in the line),
+        # the counts always beside it: 2 contacts must not read as "100%".
         "rates": {
             "labels": days,
+            "totals": [totals[day] for day in days],
+            "review_required_count": [reviewed[day] for day in days],
+            "overridden_count": [overridden[day] for day in days],
             "review_required": [_percent(reviewed[day], totals[day]) for day in days],
             "overridden": [_percent(overridden[day], totals[day]) for day in days],
-            "review_required_overall": _percent(sum(reviewed.values()), total),
-            "overridden_overall": _percent(sum(overridden.values()), total),
+            "review_required_total": sum(reviewed.values()),
+            "overridden_total": sum(overridden.values()),
+            "review_required_overall": share(sum(reviewed.values()), total),
+            "overridden_overall": share(sum(overridden.values()), total),
+            "min_for_percent": MIN_FOR_PERCENT,
         },
     }
 
@@ -419,8 +467,8 @@ def _day_range(days: list[str]) -> list[str]:
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
-def _percent(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 1) if whole else 0.0
+def _percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole >= MIN_FOR_PERCENT else None
 
 
 def charts(session: Session, query: ListQuery, *, timezone: str) -> dict[str, Any]:
@@ -445,8 +493,74 @@ def record_verify(session: Session, result: audit.VerifyResult, *, actor: str, a
                  details={"ok": result.ok, "rows": result.rows_checked, "via": "audit"}, at=now)
 
 
-def recent_log(session: Session, *, limit: int = 20) -> list[dict[str, Any]]:
-    return [audit.entry_dict(entry) for entry in audit.recent(session, limit=limit)]
+LOG_PER_PAGE = 50
+
+
+@dataclass
+class LogQuery:
+    """The audit log's filters (who, what, from and to which day) and page, with any errors."""
+
+    actor: str | None = None
+    action: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    page: int = 1
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def active(self) -> dict[str, str]:
+        return {key: value for key, value in self.values.items() if value and key not in self.errors}
+
+
+def parse_log_query(args: Mapping[str, str]) -> LogQuery:
+    """The audit log's filters from the query string; a bad date is reported and ignored."""
+    values = {key: (args.get(key) or "").strip() for key in ("actor", "action", "from", "to")}
+    query = LogQuery(actor=values["actor"][:64] or None, action=values["action"][:40] or None, values=values)
+    for key, label in (("from", "Date from"), ("to", "Date to")):
+        if values[key]:
+            try:
+                setattr(query, "date_" + key, date.fromisoformat(values[key]))
+            except ValueError:
+                query.errors[key] = f"{label} must be a real date, like 2026-11-26"
+    if query.date_from and query.date_to and query.date_from > query.date_to:
+        query.errors["to"] = "Date to must be the same as or after date from"
+        query.date_to = None
+    try:
+        query.page = max(1, int(args.get("page") or 1))
+    except ValueError:
+        query.page = 1
+    return query
+
+
+def log_page(session: Session, query: LogQuery, *, timezone: str = "Europe/London",
+             per_page: int = LOG_PER_PAGE) -> dict[str, Any]:
+    """One page of the audit log, newest first, filtered by actor, action and (local) day; the
+    records' seals are left out (people read what people did). Also the actors and actions to
+    choose from."""
+    zone = ZoneInfo(timezone)
+    people = select(AuditEntry).where(AuditEntry.action != audit.SEAL_ACTION)
+    filtered = people
+    if query.actor:
+        filtered = filtered.where(AuditEntry.actor == query.actor)
+    if query.action:
+        filtered = filtered.where(AuditEntry.action == query.action)
+    if query.date_from:
+        filtered = filtered.where(AuditEntry.at >= datetime.combine(query.date_from, datetime.min.time(), zone))
+    if query.date_to:
+        filtered = filtered.where(AuditEntry.at < datetime.combine(query.date_to + timedelta(days=1),
+                                                                   datetime.min.time(), zone))
+    total = session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(query.page, pages)
+    rows = session.scalars(filtered.order_by(AuditEntry.id.desc()).limit(per_page).offset((page - 1) * per_page))
+    actors = sorted(session.scalars(select(AuditEntry.actor).where(AuditEntry.action != audit.SEAL_ACTION)
+                                    .distinct()))
+    actions = sorted(session.scalars(select(AuditEntry.action).where(AuditEntry.action != audit.SEAL_ACTION)
+                                     .distinct()))
+    return {"rows": [audit.entry_dict(entry) for entry in rows], "total": total, "page": page, "pages": pages,
+            "actor_options": [(name, name) for name in actors],
+            "action_options": [(name, ACTION_LABELS.get(name, words(name))) for name in actions]}
 
 
 # -- replay ----------------------------------------------------------------------------------

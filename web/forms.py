@@ -34,3 +34,8 @@ class OverrideForm(FlaskForm):
 class OutcomeForm(FlaskForm):
     outcome = TextAreaField("Outcome", validators=[DataRequired(message="Say what the outcome was."),
                                                    Length(max=2000)])
+
+
+class AgreeForm(FlaskForm):
+    """"Reviewed, agree": a person confirms the current decision; a note is optional."""
+    reason = TextAreaField("Note (optional)", validators=[Length(max=2000)])

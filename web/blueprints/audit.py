@@ -18,7 +18,9 @@ from wtforms.validators import DataRequired
 from web import audit_queries as q
 from web.blueprints.outbox import delivery_rows
 from web.bootstrap import services
-from web.forms import OverrideForm
+from web import oversight
+from web.forms import AgreeForm, OverrideForm
+from web.oversight import share
 from web.security import AUDIT_ROLES, OVERRIDE_ROLES, current_actor, roles_required
 from web.store import contacts
 
@@ -66,6 +68,12 @@ def plain(value) -> str:  # noqa: ANN001
     return q.value_words(value)
 
 
+@bp.app_template_filter("share")
+def share_filter(part: int, whole: int) -> str:
+    """"3 of 12 (25%)", or "2 of 3" when there are too few for a percentage."""
+    return share(part, whole)
+
+
 @bp.app_template_filter("target_words")
 def target_filter(value) -> str:  # noqa: ANN001
     """An ISO 8601 response target in words."""
@@ -104,7 +112,7 @@ def export_csv():
     now = spoa.now()
 
     def work(db):  # noqa: ANN001, ANN202
-        text, rows = q.export_csv(db, query)
+        text, rows = q.export_csv(db, query, now=now)
         q.record_export(db, actor=actor.name, actor_role=actor.role, now=now, rows=rows,
                         filters=q.active_filters(query))
         return text
@@ -115,15 +123,18 @@ def export_csv():
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _render_contact(contact_id: str, form: ProtocolOverrideForm, status: int = 200):
+def _render_contact(contact_id: str, form: ProtocolOverrideForm, status: int = 200,
+                    agree_form: AgreeForm | None = None):
     spoa, actor = services(), current_actor()
     now = spoa.now()
     record = spoa.store.run(lambda db: q.view_contact(db, contact_id, actor=actor.name, actor_role=actor.role,
                                                       now=now))
     with spoa.store.session() as db:
         deliveries = delivery_rows(db, contact_id=record["id"])
-    return render_template("audit/contact_page.html", record=record, form=form,
-                           localities=_localities(), deliveries=deliveries), status
+    reviewed = q.review_banner(record, request.args.get("reviewed"))
+    return render_template("audit/contact_page.html", record=record, form=form, agree_form=agree_form or AgreeForm(),
+                           reviewed=reviewed, can_review=actor.role in OVERRIDE_ROLES, localities=_localities(),
+                           deliveries=deliveries), status
 
 
 @bp.get("/contacts/<contact_id>")
@@ -146,8 +157,40 @@ def override(contact_id: str):
         db, contact_id, action="override", actor=actor.name, actor_role=actor.role, now=now,
         route=form.route.data, pathway=form.pathway.data or None, reason=form.reason.data,
         targets=spoa.config.data.get("response_targets")))
-    return redirect(url_for("audit.contact_page", contact_id=row.contact_id, overridden=row.id,
-                            _anchor="reviews"), 303)
+    return redirect(url_for("audit.contact_page", contact_id=row.contact_id, reviewed=row.id), 303)
+
+
+@bp.post("/contacts/<contact_id>/agree")
+@roles_required(*OVERRIDE_ROLES)
+def agree(contact_id: str):
+    """"Reviewed, agree": a confirm review beside the decision (a new row, never an edit); like an
+    override it clears "review required"."""
+    spoa, form = services(), AgreeForm()
+    if not form.validate_on_submit():
+        return _render_contact(contact_id, ProtocolOverrideForm(formdata=None), 400, agree_form=form)
+    actor, now = current_actor(), spoa.now()
+    row = spoa.store.run(lambda db: contacts.review(
+        db, contact_id, action="confirm", actor=actor.name, actor_role=actor.role, now=now,
+        reason=form.reason.data))
+    return redirect(url_for("audit.contact_page", contact_id=row.contact_id, reviewed=row.id), 303)
+
+
+@bp.get("/dashboard")
+@roles_required(*AUDIT_ROLES)
+def dashboard():
+    """The clinical and safeguarding lead's view of a period (the last 30 days unless chosen):
+    contacts and referrals by route and locality, override rate by rule, overdue referrals by
+    team, safeguarding, signposted contacts, returned items and repeat contacts."""
+    spoa = services()
+    now = spoa.now()
+    query = q.parse_list_query(request.args)
+    period = oversight.period(query.filters.date_from, query.filters.date_to,
+                              today=q.local_day(now, _timezone()))
+    with spoa.store.session() as db:
+        data = oversight.dashboard(db, contacts.ContactFilter(date_from=period[0], date_to=period[1]), now=now,
+                                   localities=_localities())
+    return render_template("audit/dashboard.html", query=query, period=period, data=data), \
+        400 if query.errors else 200
 
 
 @bp.get("/charts")
@@ -175,15 +218,18 @@ def charts_json():
 @bp.get("/log")
 @roles_required(*AUDIT_ROLES)
 def log():
-    """Recompute the audit log's hash chain: OK, or the first broken row. The check is logged too."""
+    """Recompute the audit log's hash chain: OK, or the first broken row (the check is logged
+    too); then the log itself, paged and filtered by actor, action and date."""
     spoa, actor = services(), current_actor()
     now = spoa.now()
     with spoa.store.session() as db:
         result, broken = q.verify_log(db)
     spoa.store.run(lambda db: q.record_verify(db, result, actor=actor.name, actor_role=actor.role, now=now))
+    query = q.parse_log_query(request.args)
     with spoa.store.session() as db:
-        recent = q.recent_log(db)
-    return render_template("audit/log.html", result=result, broken=broken, recent=recent)
+        entries = q.log_page(db, query, timezone=_timezone())
+    return render_template("audit/log.html", result=result, broken=broken, entries=entries, query=query), \
+        400 if query.errors else 200
 
 
 @bp.get("/replay")

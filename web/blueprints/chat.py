@@ -24,7 +24,7 @@ import logging
 import secrets
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request, session
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from web.blueprints.api import json_body
@@ -224,6 +224,60 @@ def form():
         raise ApiError(422, "invalid_answer", "We couldn't read that answer. Choose one of the options, or for a "
                                               "number type digits, for example 84.", field="value")
     return jsonify(_from_turn(result))
+
+
+# -- the chat without JavaScript: the same turns as a plain form, one step a page ------------
+
+STEPS_UNKNOWN = "I don't know"
+
+
+def _steps_answer(form) -> tuple[dict | None, str | None]:  # noqa: ANN001
+    """The posted answer to the question on screen, or an error to show beside it."""
+    question_id = form.get("question_id") or ""
+    spec = services().triage.flows.by_id.get(question_id)
+    if spec is None or question_id != session.get("chat_question"):
+        return None, "That question has moved on: answer the one below."
+    if form.get("unknown"):
+        return {"question_id": question_id, "value": STEPS_UNKNOWN}, None
+    values = [value for value in form.getlist("answer") if value.strip()]
+    if not values:
+        return None, "Tick the boxes that apply, or None of these." if spec.kind in ("checklist", "multi") \
+            else "Choose or type an answer, or choose I don't know."
+    value = values if spec.kind in ("checklist", "multi") else values[0]
+    try:
+        return {"question_id": question_id, "value": _answer_value(value)}, None
+    except ApiError as error:
+        return None, error.message
+
+
+@bp.route("/steps", methods=["GET", "POST"])
+def steps():
+    """The chat as a plain guided form for a browser without JavaScript (the page's <noscript>
+    links here): the same dialogue turn, the same session and contact, one question a page.
+    A POST answers and redirects (a reload never answers twice)."""
+    error = None
+    if request.method == "POST":
+        if "text" in request.form:
+            text = request.form.get("text", "").strip()
+            if not text:
+                error = "Tell us what is happening, for example: my mum has fallen and can't get up."
+            elif len(text) > MAX_MESSAGE_CHARS:
+                error = f"Keep it under {MAX_MESSAGE_CHARS} characters."
+            else:
+                session["chat_mode"] = "form"
+                _from_turn(_turn(text, None))
+        else:
+            answer, error = _steps_answer(request.form)
+            if answer is not None:
+                result = _turn(None, answer)
+                if result.get("understood") is False:
+                    error = "We couldn't read that answer. Choose one of the options, or for a number type digits."
+                else:
+                    _from_turn(result)
+        if error is None:
+            return redirect(url_for("chat.steps"), 303)
+    state = _from_turn(_turn(None, None)) if session.get("chat_contact") else None
+    return render_template("chat/steps.html", state=state, error=error), 400 if error else 200
 
 
 # -- errors: JSON for the page's calls, whatever the Accept header --------------------------

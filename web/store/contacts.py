@@ -275,8 +275,11 @@ def review(session: Session, contact_id: str, *, action: str, actor: str, actor_
     row = Review(contact_id=contact.id, decision_id=decision.id, actor=actor, actor_role=actor_role, action=action,
                  route=route, pathway=pathway, reason=reason, at=now)
     session.add(row)
+    # A person has looked at this decision (agreeing or not): it no longer waits for review.
+    # The next decision made on new facts sets it again if its rules ask for one.
+    contact.review_required, contact.updated_at = False, now
     if action == "override":
-        contact.route, contact.pathway, contact.overridden, contact.updated_at = route, pathway, True, now
+        contact.route, contact.pathway, contact.overridden = route, pathway, True
         worklist.sync(session, contact, decision.decision, decision_id=decision.id, now=now,
                       route=route, pathway=pathway, targets=targets)
     audit.append(session, actor=actor, actor_role=actor_role, action=f"contact.{action}", target=contact.id,

@@ -55,9 +55,17 @@
           ]
         },
         options: {
-          responsive: true, maintainAspectRatio: false, animation: false,
+          responsive: true, maintainAspectRatio: false, animation: false, spanGaps: false,
           scales: { y: { beginAtZero: true, suggestedMax: 100 } },
-          plugins: { legend: { position: 'bottom' } }
+          plugins: {
+            legend: { position: 'bottom' },
+            // The count beside the percentage: "Overridden: 25% (3 of 12)".
+            tooltip: { callbacks: { label: function (item) {
+              var counts = item.datasetIndex === 0 ? data.rates.review_required_count : data.rates.overridden_count;
+              return item.dataset.label.replace(' (%)', '') + ': ' + item.formattedValue + '% (' +
+                counts[item.dataIndex] + ' of ' + data.rates.totals[item.dataIndex] + ')';
+            } } }
+          }
         }
       });
     }
