@@ -96,3 +96,19 @@ def test_she_fell_but_isnt_hurt_is_an_answer_about_the_injury_not_a_denial(chat,
     tick(client, headers, contact_id, "fall_injury", "she fell but she isn't hurt")
     facts = stored_facts(chat_app, contact_id)
     assert facts["fall_injury"] == "none" and facts.get("fallen") is not False
+
+
+def test_relatives_own_age_said_later_in_the_chat_is_not_the_persons(chat, chat_app):
+    client, headers = chat
+    first = say(client, headers, "my mum fell this morning")
+    contact_id = first["contact_id"]
+    say(client, headers, "I'm 79 myself")
+    assert "age" not in stored_facts(chat_app, contact_id)
+
+
+def test_residents_own_age_said_later_in_the_chat_is_theirs(chat, chat_app):
+    client, headers = chat
+    first = say(client, headers, "I fell this morning")
+    contact_id = first["contact_id"]
+    say(client, headers, "I'm 79")
+    assert stored_facts(chat_app, contact_id)["age"] == 79

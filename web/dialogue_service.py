@@ -117,7 +117,6 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
     wants_change = turn_request["change"] or (turn_request["answer"] is None and is_change_request(text)) or (
         turn_request["answer"] is not None and is_change_request(turn_request["answer"].get("value")))
     extractor = spoa.fact_extractor()
-    extracted = extractor.extract(text)["facts"] if extractor and text.strip() else {}
     now = spoa.now()
     place = place_answer(flows, triage.config, turn_request["answer"])
     place_words = place.words if place else None
@@ -127,6 +126,8 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
         if contact_id is None and conversation_id is not None:
             contact_id = contacts.contact_for_conversation(db, conversation_id)
         known, partial = contacts.fact_state(db, contacts.get_contact(db, contact_id).id) if contact_id else ({}, [])
+        # read with what is known, so the known caller's own age or injury is not the person's
+        extracted = extractor.extract(text, known=known)["facts"] if extractor and text.strip() else {}
         if wants_change and contact_id:
             # A red flag said with it ("wrong button, she's not breathing") still counts.
             escalations, _ = core.heard_to_store(known, extracted)
