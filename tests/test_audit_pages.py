@@ -256,7 +256,7 @@ def test_the_trace_of_a_long_lie_names_the_rule_its_title_version_and_source(sup
     html = supervisor.get(f"/audit/contacts/{seeded['fall']}").get_data(as_text=True)
     assert "UCR-1" in html
     assert "A fall without serious injury (including a long lie on the floor)" in html
-    assert "version 1" in html
+    assert "version 2" in html  # UCR-1 v2 (protocol 1.1)
     assert "PROTOCOL.md §3 UCR-1" in html
     assert "This rule decided the route because fall injury is none" in html
 
