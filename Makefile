@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: safety run test load setup system-deps assets bench bench-api bench-console clean rasa-setup rasa-train evaluate evaluate-extraction
+.PHONY: safety run test load setup system-deps assets bench bench-api bench-console clean rasa-setup rasa-train evaluate evaluate-extraction evaluate-dialogue
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PY311) -m venv $(VENV)
@@ -65,8 +65,14 @@ run: setup rasa-train
 		$(BIN)/honcho start -f Procfile
 
 # NLU cross-validation, chat turn latency and questions per contact, into reports/.
-evaluate: setup rasa-train evaluate-extraction
+evaluate: setup rasa-train evaluate-extraction evaluate-dialogue
 	scripts/rasa_evaluate.sh
+
+# Questions per contact and under-triage for two simulated callers (one says no to what the
+# story leaves out, one doesn't know), through the dialogue turn without Rasa.
+evaluate-dialogue: setup
+	@mkdir -p reports
+	$(BIN)/python bench/eval_dialogue.py --json reports/dialogue_eval.json
 
 # Fact extraction precision/recall/F1 on both held-out sets (tests/extraction_heldout.yml, _v2.yml).
 evaluate-extraction: setup

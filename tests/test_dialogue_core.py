@@ -244,3 +244,42 @@ def test_outcome_words_carry_no_internal_codes():
 def test_plain_words_none_of_those_answers_a_checklist_asked_again_only_for_its_open_items(flows):
     question = build_question(flows.by_id["emergency_screen"], "resident", {}, ["chest_pain", "stroke_signs"])
     assert parse_answer(question, "none of those") == {"chest_pain": False, "stroke_signs": False}
+
+
+# --- the person's contact details, at the end ----------------------------------------------------
+
+def test_details_follow_a_referral_the_persons_first_then_the_callers_own():
+    decision = {"route": "mdt", "safeguarding": {"level": "none"}, "also": []}
+    facts = {"caller": "family_friend", "consent_to_share": True}
+    first = core.next_detail_question(decision, facts, {}, "resident")
+    assert first.id == "details.name" and "the person's" in first.text
+    asked = [core.DETAILS_PREFIX + f for f in ("name", "date_of_birth", "address", "postcode", "phone", "nhs_number")]
+    assert core.next_detail_question(decision, facts, {}, "resident", asked=asked).id == "details.caller_name"
+
+
+def test_a_person_calling_for_themselves_is_asked_their_own_details_and_no_callers():
+    decision = {"route": "voluntary_sector", "safeguarding": {"level": "none"}, "also": []}
+    facts = {"caller": "self", "consent_to_share": True}
+    assert core.next_detail_question(decision, facts, {}, "resident").text == "What is your full name?"
+    assert "caller_name" not in core.detail_fields(facts)
+
+
+def test_no_details_when_the_person_declines_to_share_or_for_self_care_or_999():
+    facts = {"caller": "self", "consent_to_share": False}
+    assert core.next_detail_question({"route": "voluntary_sector", "also": []}, facts, {}, "resident") is None
+    assert core.next_detail_question({"route": "self_care", "also": []}, {}, {}, "resident") is None
+    assert core.next_detail_question({"route": "emergency", "also": []}, {}, {}, "resident") is None
+
+
+def test_a_detail_given_or_declined_is_not_asked_again():
+    decision = {"route": "rapid_response", "safeguarding": {"level": "none"}, "also": []}
+    question = core.next_detail_question(decision, {"caller": "self"}, {"name": "Ann"}, "resident",
+                                         asked=["details.date_of_birth"])
+    assert question.id == "details.address"
+
+
+@pytest.mark.parametrize("said, declined", [("I don't know", True), ("skip", True), ("I'd rather not say", True),
+                                            ("CT9 1AA", False), ("Ann Example", False)])
+def test_a_detail_can_be_declined_in_plain_words(said, declined):
+    from spoa.dialogue.answers import declines
+    assert declines(said) is declined

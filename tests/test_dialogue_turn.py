@@ -112,3 +112,30 @@ def test_residents_own_age_said_later_in_the_chat_is_theirs(chat, chat_app):
     contact_id = first["contact_id"]
     say(client, headers, "I'm 79")
     assert stored_facts(chat_app, contact_id)["age"] == 79
+
+
+def test_after_a_fall_referral_the_persons_details_are_asked_and_a_bad_postcode_is_asked_again(chat, chat_app):
+    from test_chat_page import FALL_WITH_LONG_LIE, answer_for
+
+    client, headers = chat
+    data = say(client, headers, "My mum is 90 and she fell, she's on the floor and can't get up in Sittingbourne")
+    contact_id = data["contact_id"]
+    for _ in range(20):
+        question = data["question"]
+        if question["id"].startswith("details."):
+            break
+        data = tick(client, headers, contact_id, question["id"], answer_for(question, FALL_WITH_LONG_LIE))
+    assert question["id"] == "details.name" and data["outcome"] is None
+    data = tick(client, headers, contact_id, "details.name", "Ann Example")
+    data = tick(client, headers, contact_id, "details.date_of_birth", "3 March 1936")
+    data = tick(client, headers, contact_id, "details.address", "1 High Street, Sittingbourne")
+    bad = client.post("/chat/api/form", headers=headers, json={
+        "contact_id": contact_id, "answer": {"question_id": "details.postcode", "value": "ZZ99 9ZZZ"}})
+    assert bad.status_code == 422
+    data = tick(client, headers, contact_id, "details.postcode", "ME10 4AA")
+    spoa = chat_app.extensions["spoa"]
+    from web.store.models import PersonDetails
+    kept = spoa.store.run(lambda db: dict(db.get(PersonDetails, contact_id).details))
+    assert kept["name"] == "Ann Example" and kept["postcode"] == "ME10 4AA" and kept["date_of_birth"] == "1936-03-03"
+    facts = stored_facts(chat_app, contact_id)
+    assert "name" not in facts                                     # details are not triage facts

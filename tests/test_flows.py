@@ -195,7 +195,7 @@ def test_a_person_asking_for_themselves_is_asked_as_you(flows):
 
 def test_call_handler_gets_short_wording_and_keyboard_keys(flows):
     question = next_question(flows, ["lives_alone"], {}, "call_handler")
-    assert question.text == "Lives alone?"
+    assert question.text == "Person lives alone?"          # whose situation: the person's
     assert [(o["value"], o["key"]) for o in question.options] == [("yes", "Y"), ("no", "N"), ("unknown", "U")]
     screen = next_question(flows, EMERGENCY_SCREEN, {}, "call_handler")
     keys = [o["key"] for o in screen.options]

@@ -35,12 +35,15 @@ import logging
 from typing import Any
 
 from spoa.dialogue import core
-from spoa.dialogue.answers import AnswerError, answer_to_facts, denies_presumed, is_change_request, parse_answer
+from spoa import person
+from spoa.dialogue.answers import (AnswerError, answer_to_facts, declines, denies_presumed, is_change_request,
+                                   parse_answer)
 from spoa.dialogue.place import place_answer, reask_question
 from spoa.dialogue.questions import Flows, build_question
 from spoa.dialogue.wording import outcome_lines, outcome_view
 from web.errors import ApiError
-from web.store import contacts
+from web.store import contacts, people
+from web.store.models import PersonDetails
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,7 @@ def parse_request(body: Any, flows: Flows) -> dict:
         if not isinstance(answer, dict) or not isinstance(answer.get("question_id"), str):
             raise ApiError(422, "invalid_turn", "answer must be {\"question_id\": ..., \"value\": ...} or null.",
                            field="answer")
-        if answer["question_id"] not in flows.by_id:
+        if answer["question_id"] not in flows.by_id and core.detail_field(answer["question_id"]) is None:
             raise ApiError(422, "invalid_turn", f"Unknown question {answer['question_id']!r}.", field="answer")
     asked = asked if asked is not None else []
     if not isinstance(asked, list) or not all(isinstance(fact, str) for fact in asked):
@@ -116,6 +119,7 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
     text = turn_request["text"]
     wants_change = turn_request["change"] or (turn_request["answer"] is None and is_change_request(text)) or (
         turn_request["answer"] is not None and is_change_request(turn_request["answer"].get("value")))
+    detail = core.detail_field(turn_request["answer"]["question_id"]) if turn_request["answer"] else None
     extractor = spoa.fact_extractor()
     now = spoa.now()
     place = place_answer(flows, triage.config, turn_request["answer"])
@@ -127,7 +131,9 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
             contact_id = contacts.contact_for_conversation(db, conversation_id)
         known, partial = contacts.fact_state(db, contacts.get_contact(db, contact_id).id) if contact_id else ({}, [])
         # read with what is known, so the known caller's own age or injury is not the person's
-        extracted = extractor.extract(text, known=known)["facts"] if extractor and text.strip() else {}
+        # A contact detail (a name, an address) is not read for facts.
+        extracted = extractor.extract(text, known=known)["facts"] if extractor and text.strip() and detail is None \
+            else {}
         if wants_change and contact_id:
             # A red flag said with it ("wrong button, she's not breathing") still counts.
             escalations, _ = core.heard_to_store(known, extracted)
@@ -138,6 +144,8 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
                     return {"contact_id": outcome.contact.id, "decision": outcome.decision, "added": escalations,
                             "understood": True, "facts": outcome.facts, "partial": outcome.partial, "confirm": {}}
             return _ask_again(db, contact_id, known)
+        if detail is not None and contact_id:
+            return _save_detail(db, contact_id, detail, turn_request["answer"].get("value"), known, partial)
         answered, understood, change = {}, None, False
         if turn_request["answer"] is not None:
             parsed = read_answer(flows, triage.config, turn_request["answer"], known, partial)
@@ -167,6 +175,20 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
         return {"contact_id": outcome.contact.id, "decision": outcome.decision, "added": {**heard, **answer},
                 "understood": understood, "facts": facts, "partial": outcome.partial, "confirm": confirm}
 
+    def _save_detail(db, contact_id, field, value, known, partial):  # noqa: ANN001, ANN202
+        """One contact detail, checked by spoa.person; "I don't know" or "rather not" skips it."""
+        understood = True
+        if not declines(value):
+            try:
+                people.save_details(db, contact_id, {field: str(value or "")}, actor="service", actor_role=None,
+                                    now=now, today=now.date())
+            except (person.PersonError, people.PersonErased):
+                understood = False
+        contact = contacts.get_contact(db, contact_id)
+        latest = contacts.latest_decision(db, contact.id)
+        return {"contact_id": contact.id, "decision": latest.decision if latest else None, "added": {},
+                "understood": understood, "facts": known, "partial": partial, "confirm": {}}
+
     def _ask_again(db, contact_id, known):  # noqa: ANN001, ANN202
         contact = contacts.get_contact(db, contact_id)
         latest = contacts.latest_decision(db, contact.id)
@@ -186,6 +208,10 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
     if decision is not None:
         found = core.next_question(flows, decision, state["facts"], "resident", partial=state["partial"],
                                    skip=_skip(turn_request["asked"], state["facts"]), heard=state["confirm"])
+        if found is None and contact_id is not None and decision.get("route") != "emergency":
+            details = spoa.store.run(lambda db: _details(db, contact_id))
+            found = core.next_detail_question(decision, state["facts"], details, "resident",
+                                              asked=turn_request["asked"])
         question = found.to_dict() if found is not None else None
         if place is not None and place.ask_again and decision.get("route") != "emergency":
             question = reask_question(flows, triage.config, turn_request["answer"]["question_id"], place, state["facts"])
@@ -202,6 +228,11 @@ def _council(config: Any, facts: dict) -> str | None:
     """The person's own council, when they are in another area the gazetteer knows."""
     locality = facts.get("locality")
     return config.resolve_place(locality).council if isinstance(locality, str) else None
+
+
+def _details(db, contact_id: str) -> dict:  # noqa: ANN001
+    row = db.get(PersonDetails, contact_id)
+    return dict(row.details) if row is not None and row.erased_at is None else {}
 
 
 def _skip(asked: list[str], facts: dict) -> set[str]:

@@ -454,3 +454,15 @@ def is_change_request(text: Any) -> bool:
     """ "change my last answer", "sorry, I pressed the wrong button", "that was a mistake":
     the person wants to change what they just answered (the chat asks that question again)."""
     return isinstance(text, str) and bool(_CHANGE_RE.search(_normalise(text[:MAX_ANSWER_CHARS])))
+
+
+_DECLINE_RE = re.compile(r"^(?:skip|pass|none|no|nope|n/?a|not applicable|unknown|u|no thanks|no thank you|"
+                         r"(?:i'?d )?rather not(?: say)?|(?:i'?d )?prefer not(?: to)?(?: say)?|not telling)\b")
+
+
+def declines(text: Any) -> bool:
+    """ "I don't know", "skip", "I'd rather not": a detail not given (it is not asked again)."""
+    if not isinstance(text, str):
+        return False
+    said = _normalise(text[:MAX_ANSWER_CHARS])
+    return bool(_UNKNOWN_RE.match(said) or _DECLINE_RE.match(said))

@@ -230,3 +230,68 @@ def change_question(flows: Flows, question_id: str, facts: Mapping[str, Any], au
     spec = flows.by_id[question_id]
     given = {fact: facts[fact] for fact in spec.facts if fact in facts}
     return build_question(spec, audience, known_facts(facts), list(spec.facts), heard=given)
+
+
+# ---------------------------------------------------------------------------------------
+# The person's contact details, at the end (spoa/person.py checks each answer)
+
+DETAILS_PREFIX = "details."
+_PERSON_DETAILS = ("name", "date_of_birth", "address", "postcode", "phone", "nhs_number")
+_CALLER_DETAILS = ("caller_name", "caller_phone", "caller_relationship")
+# (about the person, when the caller is the person, for the call handler, why)
+_DETAIL_WORDS = {
+    "name": ("What is the person's full name?", "What is your full name?", "Person's full name?"),
+    "date_of_birth": ("What is their date of birth? (for example 3 March 1941)",
+                      "What is your date of birth? (for example 3 March 1941)", "Person's date of birth?"),
+    "address": ("What is their address (house number and street, town)?",
+                "What is your address (house number and street, town)?", "Person's address?"),
+    "postcode": ("What is their postcode?", "What is your postcode?", "Person's postcode?"),
+    "phone": ("What phone number can the team call them on?", "What phone number can the team call you on?",
+              "Person's phone number?"),
+    "nhs_number": ("If you know it, what is their NHS number? (Say \"I don't know\" if not.)",
+                   "If you know it, what is your NHS number? (Say \"I don't know\" if not.)",
+                   "Person's NHS number (if known)?"),
+    "caller_name": ("And your own name?", "And your own name?", "Caller's name?"),
+    "caller_phone": ("What number can we call you on?", "What number can we call you on?", "Caller's phone?"),
+    "caller_relationship": ("How do you know the person (for example daughter, neighbour, GP)?",
+                            "How do you know the person?", "Caller's relationship to the person?"),
+}
+DETAILS_WHY = "So that the team who picks this up can reach the person, and knows who they are."
+
+
+def detail_fields(facts: Mapping[str, Any]) -> list[str]:
+    """The details asked, in order: the person's, then the caller's own when the caller is
+    someone else."""
+    caller = facts.get("caller")
+    return list(_PERSON_DETAILS) + (list(_CALLER_DETAILS) if caller not in (None, "self") else [])
+
+
+def next_detail_question(decision: Mapping[str, Any] | None, facts: Mapping[str, Any], details: Mapping[str, Any],
+                         audience: str, *, asked: Iterable[str] = (), callback: bool = False) -> Question | None:
+    """The next contact detail to ask once the questions are over, or None: asked only when
+    a referral or a call-back follows (not when the person declined to share: they get the
+    advice instead), never before 999 advice, and never twice (a detail asked and not given
+    was declined or not known)."""
+    if not needs_contact_details(decision, callback):
+        return None
+    if not callback and consent.referral_withheld(decision.get("route"), decision, facts):
+        return None
+    asked = set(asked)
+    for field in detail_fields(facts):
+        qid = DETAILS_PREFIX + field
+        if details.get(field) or qid in asked:
+            continue
+        resident, resident_self, call_handler = _DETAIL_WORDS[field]
+        if audience == "call_handler":
+            text = call_handler
+        else:
+            text = resident_self if facts.get("caller") == "self" else resident
+        return Question(id=qid, facts=[qid], kind="text", text=text, options=[], why=DETAILS_WHY, audience=audience)
+    return None
+
+
+def detail_field(question_id: str) -> str | None:
+    """The detail a question id asks for ("details.postcode" -> "postcode"), or None."""
+    if question_id.startswith(DETAILS_PREFIX) and question_id[len(DETAILS_PREFIX):] in _DETAIL_WORDS:
+        return question_id[len(DETAILS_PREFIX):]
+    return None

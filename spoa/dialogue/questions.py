@@ -23,11 +23,14 @@ from spoa.vocabulary import facts as vocabulary_facts
 
 KINDS = ("boolean", "number", "choice", "multi", "text", "checklist")
 AUDIENCES = ("resident", "call_handler")
+ABOUT = ("person", "carer")
+# The caller who is the one a question is about, by the question's `about`.
+_ANSWERING_FOR_SELF = {"person": "self", "carer": "unpaid_carer"}
 NONE = "none"          # option value: none of these (checklist, multi)
 UNKNOWN = "unknown"    # option value: don't know (every kind with options)
 
 _QUESTION_KEYS = {"id", "kind", "facts", "resident", "resident_self", "call_handler", "why",
-                  "options", "none_label", "none_label_self", "unit", "place", "presumes"}
+                  "options", "none_label", "none_label_self", "unit", "place", "presumes", "about"}
 _OPTION_KEYS = {"value", "label", "label_self", "call_handler", "synonyms"}
 _REQUIRED_KEYS = ("id", "kind", "facts", "resident", "call_handler", "why")
 
@@ -81,6 +84,10 @@ class QuestionSpec:
     # a denial of it ("she hasn't fallen") answers that fact instead (spoa.dialogue.answers).
     presumes: str | None = None
     presumes_words: tuple[str, ...] = ()
+    # Whose situation the question asks about: "person" (the person the contact is about) or
+    # "carer" (an unpaid carer's own needs). The "_self" wordings ("you") are used when the
+    # one asked about is the one answering: the caller "self", or for "carer", an unpaid carer.
+    about: str = "person"
 
 
 @dataclass(frozen=True)
@@ -224,6 +231,8 @@ def _read_question(raw: Any, index: int, file: str, facts: Mapping[str, FactSpec
     for fact, fact_type in types.items():
         if fact_type not in allowed_types:
             raise fail(f"fact {fact!r} is {fact_type} in the contract; a {kind} question can't ask it")
+    if raw.get("about", "person") not in ABOUT:
+        raise fail(f"'about' must be one of {', '.join(ABOUT)}")
     if raw.get("place") and kind != "text":
         raise fail("'place' is only for text questions")
 
@@ -257,7 +266,7 @@ def _read_question(raw: Any, index: int, file: str, facts: Mapping[str, FactSpec
         unit=raw.get("unit"), place=bool(raw.get("place")),
         minimum=first.minimum if kind == "number" else None,
         maximum=first.maximum if kind == "number" else None, file=file,
-        presumes=presumes, presumes_words=presumes_words)
+        presumes=presumes, presumes_words=presumes_words, about=raw.get("about", "person"))
 
 
 def _read_presumes(raw: Any, facts: Mapping[str, FactSpec], fail) -> tuple[str | None, tuple[str, ...]]:
@@ -308,7 +317,7 @@ def build_question(spec: QuestionSpec, audience: str, facts: Mapping[str, Any] |
                    only: list[str] | None = None, heard: dict | None = None) -> Question:
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}, not {audience!r}")
-    about_self = audience == "resident" and bool(facts) and facts.get("caller") == "self"
+    about_self = audience == "resident" and bool(facts) and facts.get("caller") == _ANSWERING_FOR_SELF[spec.about]
     asked = list(only) if only else list(spec.facts)
     if audience == "call_handler":
         text = spec.call_handler

@@ -27,6 +27,7 @@ from typing import Any
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
+from spoa.dialogue.core import detail_field
 from web.blueprints.api import json_body
 from web.bootstrap import services
 from web.chat_outcome import outcome_view
@@ -173,6 +174,12 @@ def _turn(text: str | None, answer: dict | None) -> dict:
                                   "text": text, "answer": answer, "asked": asked, "start": True})
 
 
+def _is_question(question_id: Any) -> bool:
+    """A question of the flows, or one of the contact details asked at the end."""
+    return isinstance(question_id, str) and (question_id in services().triage.flows.by_id
+                                             or detail_field(question_id) is not None)
+
+
 # -- views ------------------------------------------------------------------------------------
 
 @bp.get("")
@@ -198,7 +205,7 @@ def message():
     # screen (if any), and as words to read facts from.
     question_id = session.get("chat_question")
     answer = {"question_id": question_id, "value": text if text is not None else payload} \
-        if question_id in services().triage.flows.by_id else None
+        if _is_question(question_id) else None
     return jsonify(_from_turn(_turn(text, answer)))
 
 
@@ -215,7 +222,7 @@ def form():
     if not isinstance(answer, dict) or not isinstance(answer.get("question_id"), str):
         raise ApiError(422, "invalid_answer", "Send the answer as {\"question_id\": ..., \"value\": ...}.",
                        field="answer")
-    if answer["question_id"] not in services().triage.flows.by_id:
+    if not _is_question(answer["question_id"]):
         raise ApiError(422, "invalid_answer", "That question doesn't exist.", field="answer")
     value = _answer_value(answer.get("value"))
     session["chat_mode"] = "form"

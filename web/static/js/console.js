@@ -111,7 +111,7 @@
       var next = data.question;
       if (!previous || !question || !next || previous.contact.id !== data.contact.id || next.id !== question.id ||
           next.ask.join() !== question.ask.join()) {
-        ticked = [];
+        ticked = heardItems(next);
       }
       question = next;
     }
@@ -145,6 +145,14 @@
       "Tell the caller: call 999 now, or transfer the call to 999. Do not hang up.",
       "Stay on the line until help is with the person."
     ]).forEach(function (line) { list.appendChild(el("li", {}, line)); });
+  }
+
+  // Items already heard (a list the caller mentioned in passing, protocol 1.1 partial lists)
+  // start ticked, for the caller to confirm or add to (spoa.dialogue.core).
+  function heardItems(q) {
+    if (!q || !q.heard) { return []; }
+    if (q.kind === "multi") { return (q.heard[q.ask[0]] || []).slice(); }
+    return Object.keys(q.heard).filter(function (fact) { return q.heard[fact] === true; });
   }
 
   function showQuestion() {
