@@ -462,7 +462,4 @@ _DECLINE_RE = re.compile(r"^(?:skip|pass|none|no|nope|n/?a|not applicable|unknow
 
 def declines(text: Any) -> bool:
     """ "I don't know", "skip", "I'd rather not": a detail not given (it is not asked again)."""
-    if not isinstance(text, str):
-        return False
-    said = _normalise(text[:MAX_ANSWER_CHARS])
-    return bool(_UNKNOWN_RE.match(said) or _DECLINE_RE.match(said))
+    return said_dont_know(text) or (isinstance(text, str) and bool(_DECLINE_RE.match(_normalise(text[:MAX_ANSWER_CHARS]))))
