@@ -210,8 +210,11 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
                                    skip=_skip(turn_request["asked"], state["facts"]), heard=state["confirm"])
         if found is None and contact_id is not None and decision.get("route") != "emergency":
             details = spoa.store.run(lambda db: _details(db, contact_id))
+            # A detail just declined ("I don't know") is not asked again; one that couldn't be
+            # read ("ZZ99") is.
+            answered = [turn_request["answer"]["question_id"]] if detail and state["understood"] else []
             found = core.next_detail_question(decision, state["facts"], details, "resident",
-                                              asked=turn_request["asked"])
+                                              asked=turn_request["asked"] + answered)
         question = found.to_dict() if found is not None else None
         if place is not None and place.ask_again and decision.get("route") != "emergency":
             question = reask_question(flows, triage.config, turn_request["answer"]["question_id"], place, state["facts"])
