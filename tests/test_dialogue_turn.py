@@ -139,3 +139,24 @@ def test_after_a_fall_referral_the_persons_details_are_asked_and_a_bad_postcode_
     assert kept["name"] == "Ann Example" and kept["postcode"] == "ME10 4AA" and kept["date_of_birth"] == "1936-03-03"
     facts = stored_facts(chat_app, contact_id)
     assert "name" not in facts                                     # details are not triage facts
+
+
+def test_asking_for_a_person_in_the_guided_form_stops_the_questions_and_puts_a_call_back_on_the_worklist(chat,
+                                                                                                         chat_app):
+    client, headers = chat
+    first = say(client, headers, "my dad is 84 and lonely, he lives in Dartford")
+    contact_id = first["contact_id"]
+    data = say(client, headers, "I want to talk to someone")
+    assert data["contact_id"] == contact_id
+    assert data["question"]["id"].startswith("details.")           # how to reach them, then a person calls
+    from web.store.models import WorklistItem
+    spoa = chat_app.extensions["spoa"]
+    kinds = spoa.store.run(lambda db: [i.kind for i in db.query(WorklistItem).filter_by(contact_id=contact_id)])
+    assert kinds.count("callback") == 1
+
+
+def test_she_needs_someone_to_talk_to_is_an_answer_not_a_hand_over(chat, chat_app):
+    client, headers = chat
+    first = say(client, headers, "my dad is 84 and lives in Dartford")
+    data = say(client, headers, "he needs someone to talk to")
+    assert not data["question"]["id"].startswith("details.")

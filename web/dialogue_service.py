@@ -36,18 +36,19 @@ from typing import Any
 
 from spoa.dialogue import core
 from spoa import person
-from spoa.dialogue.answers import (AnswerError, answer_to_facts, declines, denies_presumed, is_change_request,
-                                   parse_answer)
+from spoa.dialogue.answers import (AnswerError, answer_to_facts, asks_for_person, declines, denies_presumed,
+                                   is_change_request, parse_answer)
 from spoa.dialogue.place import place_answer, reask_question
 from spoa.dialogue.questions import Flows, build_question
 from spoa.dialogue.wording import outcome_lines, outcome_view
 from web.errors import ApiError
-from web.store import contacts, people
+from web.store import contacts, people, worklist
 from web.store.models import PersonDetails
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 5000
+HANDOVER_NOTE = "Web chat: the resident asked to talk to a person."
 MAX_CONVERSATION_ID_CHARS = 64   # contacts.conversation_id
 
 
@@ -120,6 +121,12 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
     wants_change = turn_request["change"] or (turn_request["answer"] is None and is_change_request(text)) or (
         turn_request["answer"] is not None and is_change_request(turn_request["answer"].get("value")))
     detail = core.detail_field(turn_request["answer"]["question_id"]) if turn_request["answer"] else None
+    # "I want to talk to someone" (FAILSAFE-6): the questions stop and a call-back is arranged.
+    handover = asks_for_person(text) or bool(turn_request["answer"] and asks_for_person(
+        turn_request["answer"].get("value")))
+    if handover:
+        turn_request["answer"] = None
+        detail = None
     extractor = spoa.fact_extractor()
     now = spoa.now()
     place = place_answer(flows, triage.config, turn_request["answer"])
@@ -169,8 +176,15 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
             latest = contacts.latest_decision(db, contact_id)
             decision = latest.decision if latest is not None else triage.decide(
                 contacts.engine_contact(contact, known, partial), now)
+            if handover:
+                worklist.request_callback(db, contacts.lock_contact(db, contact.id), now=now, note=HANDOVER_NOTE,
+                                          response_target=decision.get("response_target"))
             return {"contact_id": contact.id, "decision": decision, "added": {}, "understood": understood,
                     "facts": known, "partial": partial, "confirm": confirm}
+        if handover:
+            contact = contacts.lock_contact(db, outcome.contact.id)
+            worklist.request_callback(db, contact, now=now, note=HANDOVER_NOTE,
+                                      response_target=outcome.decision.get("response_target"))
         facts = {**outcome.facts, **{fact: None for fact in outcome.unknown}}
         return {"contact_id": outcome.contact.id, "decision": outcome.decision, "added": {**heard, **answer},
                 "understood": understood, "facts": facts, "partial": outcome.partial, "confirm": confirm}
@@ -206,21 +220,22 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
                 "extraction": "ok" if extractor is not None else "unavailable", "summary": None}
     question = None
     if decision is not None:
-        found = core.next_question(flows, decision, state["facts"], "resident", partial=state["partial"],
-                                   skip=_skip(turn_request["asked"], state["facts"]), heard=state["confirm"])
+        details, callback = spoa.store.run(lambda db: _details(db, contact_id)) if contact_id else ({}, False)
+        found = None if callback else core.next_question(
+            flows, decision, state["facts"], "resident", partial=state["partial"],
+            skip=_skip(turn_request["asked"], state["facts"]), heard=state["confirm"])
         if found is None and contact_id is not None and decision.get("route") != "emergency":
-            details = spoa.store.run(lambda db: _details(db, contact_id))
             # A detail just declined ("I don't know") is not asked again; one that couldn't be
             # read ("ZZ99") is.
             answered = [turn_request["answer"]["question_id"]] if detail and state["understood"] else []
             found = core.next_detail_question(decision, state["facts"], details, "resident",
-                                              asked=turn_request["asked"] + answered)
+                                              asked=turn_request["asked"] + answered, callback=callback)
         question = found.to_dict() if found is not None else None
         if place is not None and place.ask_again and decision.get("route") != "emergency":
             question = reask_question(flows, triage.config, turn_request["answer"]["question_id"], place, state["facts"])
     if contact_id is not None:
         log.info("chat turn on contact %s: route=%s status=%s", contact_id, decision["route"], decision.get("status"))
-    return {"contact_id": contact_id, "decision": decision, "question": question,
+    return {"contact_id": contact_id, "decision": decision, "question": question, "handover": handover,
             "facts_added": state.get("added") or {}, "understood": state["understood"],
             "extraction": "ok" if extractor is not None else "unavailable",
             "summary": outcome_lines(outcome_view(decision, contact_id, _council(triage.config, state["facts"])))
@@ -233,9 +248,12 @@ def _council(config: Any, facts: dict) -> str | None:
     return config.resolve_place(locality).council if isinstance(locality, str) else None
 
 
-def _details(db, contact_id: str) -> dict:  # noqa: ANN001
+def _details(db, contact_id: str) -> tuple[dict, bool]:  # noqa: ANN001
+    """The person's details kept so far, and whether a call-back was asked for (then only the
+    details are asked: the questions stopped when the person asked for a person)."""
     row = db.get(PersonDetails, contact_id)
-    return dict(row.details) if row is not None and row.erased_at is None else {}
+    details = dict(row.details) if row is not None and row.erased_at is None else {}
+    return details, worklist.has_open_callback(db, contact_id)
 
 
 def _skip(asked: list[str], facts: dict) -> set[str]:

@@ -463,3 +463,19 @@ _DECLINE_RE = re.compile(r"^(?:skip|pass|none|no|nope|n/?a|not applicable|unknow
 def declines(text: Any) -> bool:
     """ "I don't know", "skip", "I'd rather not": a detail not given (it is not asked again)."""
     return said_dont_know(text) or (isinstance(text, str) and bool(_DECLINE_RE.match(_normalise(text[:MAX_ANSWER_CHARS]))))
+
+
+# ---------------------------------------------------------------------------------------
+# Asking for a person (FAILSAFE-6: the questions stop, and a call-back is arranged)
+
+_PERSON_RE = re.compile(
+    r"\b(?:(?:i|we)(?: would|'d)? (?:want|like|need|prefer|rather)(?: to)?|can i|could i|may i|let me|"
+    r"i'd rather|please let me)\s+(?:talk|speak|chat)\s+(?:to|with)\s+(?:a |an |some )?"
+    r"(?:someone|somebody|person|human|real person|nurse|social worker|member of staff|people)\b"
+    r"|\b(?:call|ring|phone) me(?: back)?\b|\bcall ?back\b|\bput me through\b")
+
+
+def asks_for_person(text: Any) -> bool:
+    """ "I want to talk to someone", "can someone call me back": the person asks for a person.
+    ("She needs someone to talk to" is about loneliness, not this.)"""
+    return isinstance(text, str) and bool(_PERSON_RE.search(_normalise(text[:MAX_ANSWER_CHARS])))

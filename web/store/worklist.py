@@ -153,6 +153,11 @@ def request_callback(session: Session, contact: Contact, *, now: datetime, note:
     screen was answered is called back first: unknown never lowers urgency)."""
     item = _open_item(session, contact.id, "callback")
     if item is not None:
+        # Asked again (the chat's hand-over, then the number to call): the new words are added.
+        extra = (note or "").strip()
+        if extra and extra not in (item.note or ""):
+            item.note = " ".join(part for part in (item.note, extra) if part)[:2000]
+            item.updated_at = now
         return item
     place = rank(contact.route, contact.safeguarding_level)
     item = WorklistItem(
@@ -164,6 +169,11 @@ def request_callback(session: Session, contact: Contact, *, now: datetime, note:
     session.add(item)
     session.flush()
     return item
+
+
+def has_open_callback(session: Session, contact_id: str) -> bool:
+    """A call-back asked for and not yet resolved (the dialogue then asks only the details)."""
+    return _open_item(session, contact_id, "callback") is not None
 
 
 def get_item(session: Session, item_id: int, *, for_update: bool = False) -> WorklistItem:
