@@ -143,22 +143,48 @@ def test_rasa_data_is_valid():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+LONG_LIE = ("My mum is 90 and she fell getting out of bed. She's been on the floor since 5am and can't get up. "
+            "She isn't hurt and she didn't hit her head.")
+
+
+def long_lie_knows(place: str) -> dict:
+    """What the daughter of a 90-year-old on the floor since 5am knows, she being at `place`."""
+    return {**NOTHING_URGENT_NOW, "caller": "family_friend", "age": 90, "locality": place, "fallen": True,
+            "on_floor_cannot_get_up": True, "fall_injury": "none", "head_injury": False, "lost_consciousness": False,
+            "setting": "own_home", "lives_alone": True, "consent_to_share": True}
+
+
+def assert_rapid_response(decision: dict) -> None:
+    assert (decision["route"], decision["pathway"], decision["response_target"]) == ("rapid_response", "ucr", "PT2H")
+
+
 @pytest.mark.rasa
 def test_fall_with_long_lie_goes_to_rapid_response(stack):
-    outcome, chat = converse(
-        stack,
-        "My mum is 90 and she fell getting out of bed. She's been on the floor since 5am and can't get up. "
-        "She isn't hurt and she didn't hit her head.",
-        {**NOTHING_URGENT_NOW, "caller": "family_friend", "age": 90, "locality": "Sittingbourne",
-         "fallen": True, "on_floor_cannot_get_up": True, "fall_injury": "none", "head_injury": False,
-         "lost_consciousness": False, "setting": "own_home", "lives_alone": True, "consent_to_share": True})
+    outcome, chat = converse(stack, LONG_LIE, long_lie_knows("Sittingbourne"))
     decision = outcome["decision"]
-    assert (decision["route"], decision["pathway"], decision["response_target"]) == ("rapid_response", "ucr", "PT2H")
+    assert_rapid_response(decision)
     assert decision["status"] == "complete"
     assert outcome["contact_id"]
     # Said in the first message, so never asked.
     asked = {fact for question in chat.questions for fact in question["ask"]}
     assert not asked & {"fallen", "on_floor_cannot_get_up"}, chat.describe()
+
+
+@pytest.mark.rasa
+def test_fall_with_long_lie_in_a_kent_village_not_in_config_goes_to_rapid_response(stack):
+    # Wittersham is not among config.yml's place names: the gazetteer places it in Ashford (issue 8).
+    outcome, chat = converse(stack, LONG_LIE, long_lie_knows("Wittersham"))
+    assert_rapid_response(outcome["decision"])
+    assert any("locality" in question["ask"] for question in chat.questions), chat.describe()
+
+
+@pytest.mark.rasa
+def test_a_place_answer_that_cant_be_found_is_asked_again_with_the_localities_and_the_fall_is_still_served(stack):
+    outcome, chat = converse(stack, LONG_LIE, long_lie_knows("at her bungalow"))
+    asked = [question for question in chat.questions if "locality" in question["ask"]]
+    assert len(asked) == 2, chat.describe()
+    assert {"west_kent", "somewhere else", "unknown"} <= {o["value"] for o in asked[1]["options"]}, chat.describe()
+    assert outcome["decision"]["route"] == "rapid_response", chat.describe()
 
 
 @pytest.mark.rasa

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PASSWORD, create_user, login, make_app
-from test_chat_page import chat_settings, chat_triage
+from conftest import PASSWORD, create_user, login
+from test_chat_page import chat_triage
+from test_one_contact import any_app  # noqa: F401  (the app with its questions, on each database)
 from spoa.gazetteer import SOMEWHERE_ELSE
 from web.store import contacts
 
@@ -22,14 +23,6 @@ LONG_ANSWER = ("She's at her own bungalow in Wittersham, which is the little vil
                "Tenterden, down the lane opposite the church and the old post office, the one with the green door "
                "and the ramp my brother put in last spring, it's about the fourth house along on the left after "
                "the bus stop, you can't miss it")[:300].strip() + "."
-
-
-@pytest.fixture
-def any_app(database, tmp_path, clock):
-    url, schema = database
-    app = make_app(chat_settings(SPOA_CLOCK=clock, DATABASE_URL=url, DATABASE_SCHEMA=schema), chat_triage(), tmp_path)
-    yield app
-    app.extensions["spoa"].store.dispose()
 
 
 class Chat:
@@ -155,3 +148,13 @@ def test_signposted_contacts_are_listed_for_supervisors_with_the_reason_and_the_
     html = client.get("/audit/signposted").get_data(as_text=True)
     assert chat.contact_id in html and served.contact_id not in html
     assert "just outside Chatham, near the docks" in html and "Medway Council" in html and "Another area" in html
+
+
+def test_a_place_that_still_cant_be_found_the_second_time_is_not_asked_a_third_time(any_app, service_headers):
+    chat = Chat(any_app, service_headers)
+    place = chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS)
+    again = chat.answer(place, "at her bungalow")["question"]
+    assert again["id"] == place["id"]
+    reply = chat.answer(again, "at her bungalow")
+    assert (reply["question"] or {}).get("id") != place["id"]
+    assert reply["decision"]["route"] == "rapid_response" and _stored(any_app, chat.contact_id)[0] is None

@@ -131,6 +131,8 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
     now = spoa.now()
     place = place_answer(flows, triage.config, turn_request["answer"])
     place_words = place.words if place else None
+    place_facts = flows.by_id[turn_request["answer"]["question_id"]].facts if place else ()
+    reask = False   # set by work(): the place answer is asked once more
 
     def work(db):  # noqa: ANN001, ANN202
         contact_id, conversation_id = turn_request["contact_id"], turn_request["conversation_id"]
@@ -156,8 +158,11 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
         answered, understood, change = {}, None, False
         if turn_request["answer"] is not None:
             parsed = read_answer(flows, triage.config, turn_request["answer"], known, partial)
-            # an unresolved or ambiguous place is kept as unknown (null) and asked once more
-            understood = parsed is not None and not (place is not None and place.ask_again)
+            # an unresolved or ambiguous place is kept as unknown (null) and asked once more: only
+            # when the place was not answered before (the second try's answer is final)
+            nonlocal reask
+            reask = place is not None and place.ask_again and not any(f in known for f in place_facts)
+            understood = parsed is not None and not reask
             answered = parsed or {}
             change = _changing(flows.by_id[turn_request["answer"]["question_id"]], known, partial)
         answer, heard, confirm = core.merge_turn(known, extracted, answered, partial, change=change)
@@ -231,7 +236,7 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
             found = core.next_detail_question(decision, state["facts"], details, "resident",
                                               asked=turn_request["asked"] + answered, callback=callback)
         question = found.to_dict() if found is not None else None
-        if place is not None and place.ask_again and decision.get("route") != "emergency":
+        if reask and decision.get("route") != "emergency":
             question = reask_question(flows, triage.config, turn_request["answer"]["question_id"], place, state["facts"])
     if contact_id is not None:
         log.info("chat turn on contact %s: route=%s status=%s", contact_id, decision["route"], decision.get("status"))
