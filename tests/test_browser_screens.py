@@ -25,7 +25,7 @@ from sqlalchemy import select
 from web.demo import seed_demo
 from web.oversight import deciding_rules
 from web.store import contacts
-from web.store.models import Contact, Decision, Review
+from web.store.models import ConsoleCall, Contact, Decision, Review
 
 pytestmark = pytest.mark.browser
 
@@ -305,6 +305,19 @@ def test_the_current_question_is_never_covered_by_the_emergency_screen(live_app,
         assert emergency["y"] < size[1] and emergency["y"] + emergency["height"] > 0
     assert serious_accessibility_problems(page) == []
     shoot(page, "console-call")
+    assert page_errors(page) == []
+
+
+def test_start_call_pressed_twice_starts_one_call(live_app, new_page):
+    page = open_console(live_app, new_page, DESKTOP)
+    handler = page.inner_text(".nhsuk-header__account-item").split(" ")[0]
+    page.select_option("#caller", "self")
+    page.dblclick("#start-button")                    # both presses carry the same Idempotency-Key
+    page.wait_for_selector("#call-panel:not([hidden])")
+    page.wait_for_timeout(500)
+    with live_app.extensions["spoa"].store.session() as db:
+        calls = db.scalars(select(ConsoleCall).where(ConsoleCall.handler == handler)).all()
+    assert len(calls) == 1
     assert page_errors(page) == []
 
 

@@ -23,14 +23,15 @@
   var timeLeftAt = null;     // [seconds, Date.now()] for the countdown
   var busy = false;
   var allQuestions = [];     // every question, to ask one out of turn (#)
+  var startKey = null;       // the Idempotency-Key of the call being started
 
   // The shared helpers (web/static/js/http.js, loaded first).
   var $ = SPOA.byId, el = SPOA.el, clear = SPOA.clear;
 
-  function api(method, path, body) {
+  function api(method, path, body, headers) {
     return SPOA.requestJson(method, path, body,
                             {offline: "No connection to the server; nothing was saved. Try again.",
-                             unreadable: "The server gave an unreadable answer."});
+                             unreadable: "The server gave an unreadable answer."}, headers);
   }
 
   function callPath(suffix) { return API + "/" + encodeURIComponent(state.contact.id) + (suffix || ""); }
@@ -560,8 +561,16 @@
     event.preventDefault();
     var body = {channel: $("channel").value, caller: $("caller").value || null,
                 caller_name: $("caller-name").value, about: $("about").value};
-    api("POST", API, body).then(function (result) {
-      if (!result.ok) { alertStart(errorText(result)); return; }
+    // One key per call started: a double press, or a retry after a dropped connection, gives
+    // back the same call instead of a second one (the server keeps the key).
+    startKey = startKey || SPOA.randomKey();
+    api("POST", API, body, {"Idempotency-Key": startKey}).then(function (result) {
+      if (!result.ok) {
+        if (result.status && result.status < 500) { startKey = null; }   // refused: the next try is a new request
+        alertStart(errorText(result));
+        return;
+      }
+      startKey = null;
       changing = false;
       proposals = [];
       question = null;

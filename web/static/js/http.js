@@ -23,10 +23,11 @@ window.SPOA = (function () {
   function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
 
   // Resolves (never rejects) to {ok, status, data}. texts.offline is the message when the
-  // server can't be reached; texts.unreadable (optional) when the answer isn't JSON.
-  function requestJson(method, url, body, texts) {
+  // server can't be reached; texts.unreadable (optional) when the answer isn't JSON;
+  // headers (optional) are added to the request's.
+  function requestJson(method, url, body, texts, headers) {
     var options = {method: method, credentials: "same-origin",
-                   headers: {"Accept": "application/json", "X-CSRFToken": TOKEN}};
+                   headers: Object.assign({"Accept": "application/json", "X-CSRFToken": TOKEN}, headers || {})};
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
@@ -39,5 +40,12 @@ window.SPOA = (function () {
     });
   }
 
-  return {byId: byId, el: el, clear: clear, requestJson: requestJson};
+  // A random key (Idempotency-Key): crypto.getRandomValues works on plain http too.
+  function randomKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+
+  return {byId: byId, el: el, clear: clear, requestJson: requestJson, randomKey: randomKey};
 })();
