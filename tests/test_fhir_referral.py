@@ -303,3 +303,37 @@ def test_erasing_the_persons_details_erases_them_from_the_referral_sent(app):
 def test_a_referral_for_someone_whose_details_are_kept_names_them(app):
     _, message = accepted_referral(app, "fall-long-lie", person={"name": "Edith Cole"})
     assert one(message.bundle, "Patient")["name"][0]["text"] == "Edith Cole"
+
+
+def _accept_after_new_facts(app, contact_id: str, facts: dict):
+    from web.referral_message import accept_and_send
+    from web.store import contacts, outbox
+
+    spoa = app.extensions["spoa"]
+    now = spoa.now()
+    changed = spoa.store.run(lambda db: contacts.add_facts(db, spoa.triage, contact_id, facts, now=now,
+                                                           source="console", actor="handler"))
+    assert changed.worklist_item is not None, changed.decision
+    spoa.store.run(lambda db: accept_and_send(db, spoa, changed.worklist_item.id, actor="duty.two",
+                                              actor_role="duty_worker", now=now))
+    with spoa.store.session() as db:
+        return outbox.for_contact(db, contact_id)[0]
+
+
+def test_a_second_referral_to_the_same_team_is_sent_as_an_update_of_the_first(app):
+    contact_id, first = accepted_referral(app, "fall-long-lie")
+    second = _accept_after_new_facts(app, contact_id, {"abuse_types": ["neglect"]})  # now a safeguarding concern
+    assert second.team_id == first.team_id and second.message_id != first.message_id
+    assert [one(m.bundle, "MessageHeader")["reason"]["coding"][0]["code"] for m in (first, second)] == ["new", "update"]
+    assert one(second.bundle, "ServiceRequest")["id"] == one(first.bundle, "ServiceRequest")["id"]
+    assert one(second.bundle, "Flag")["code"]["text"].startswith("Safeguarding concern")
+
+
+def test_a_second_referral_to_another_team_is_a_new_referral_for_it(app):
+    contact_id, first = accepted_referral(app, "lonely")
+    second = _accept_after_new_facts(app, contact_id, {"fallen": True, "on_floor_cannot_get_up": True,
+                                                       "fall_injury": "none", "head_injury": False,
+                                                       "lost_consciousness": False})
+    assert second.team_id != first.team_id and second.status == "pending"
+    assert one(second.bundle, "MessageHeader")["reason"]["coding"][0]["code"] == "new"
+    assert one(second.bundle, "ServiceRequest")["id"] != one(first.bundle, "ServiceRequest")["id"]

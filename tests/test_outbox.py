@@ -146,7 +146,7 @@ def test_a_duty_worker_cannot_retry_a_dead_letter(sending_app, clock, client_as,
 
 def test_two_dispatchers_on_one_database_send_each_message_once(backend, database, triage, tmp_path, clock):
     url, schema = database  # SQLite: a claim by conditional UPDATE; PostgreSQL: FOR UPDATE SKIP LOCKED too
-    state = ReceiverState()
+    state = ReceiverState(latency=0.05)  # a busy team: neither dispatcher can finish alone before the other starts
     with receiver_on(free_port(), state) as base:
         app = make_app({"SPOA_CLOCK": clock, "DATABASE_URL": url, "DATABASE_SCHEMA": schema,
                         "SPOA_TRIAGE": triage_sending_to(triage, base)}, triage, tmp_path)

@@ -39,6 +39,7 @@ class ReceiverState:
     remaining: int = 0
     fail_status: int = 503
     delay: float = 30.0
+    latency: float = 0.0              # seconds each valid message takes to process (a busy team)
     processed: dict[str, str] = field(default_factory=dict)       # message id -> team path
     deliveries: Counter = field(default_factory=Counter)          # message id -> POSTs that carried it
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -91,6 +92,7 @@ def create_receiver(state: ReceiverState | None = None) -> Flask:
         problems = message_problems(bundle)
         if problems:
             return _fhir(operation_outcome("error", "invalid", problems), 422)
+        time.sleep(state.latency)
         with state.lock:
             state.processed.setdefault(key, team)
         return _fhir(operation_outcome("information", "informational", f"Message {key} accepted by {team}."), 200)

@@ -63,7 +63,9 @@ def build_referral(session: Session, spoa: Any, item: WorklistItem, *, actor: st
     teams = load_teams(config.data)
     team = teams.for_referral(item.route, item.pathway, contact.locality, decision.get("services") or [],
                               getattr(spoa.triage, "directory", None))
-    earlier = session.scalar(select(OutboxMessage.id).where(OutboxMessage.contact_id == contact.id).limit(1))
+    # An update is a later message to the same team about the same contact; another team gets a new referral.
+    earlier = session.scalar(select(OutboxMessage.id).where(OutboxMessage.contact_id == contact.id,
+                                                            OutboxMessage.team_id == team.organisation.id).limit(1))
     referral = Referral(
         reference=contact.id, message_id=message_id or str(uuid.uuid4()), reason="update" if earlier else "new",
         received_at=contact.received_at, accepted_at=now, accepted_by=actor, route=item.route,

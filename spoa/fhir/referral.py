@@ -7,8 +7,9 @@ the caller passes everything in, so the same referral always gives the same mess
 for the MessageHeader id, which the caller chooses once per message: it is the idempotency
 key the receiver de-duplicates on).
 
-Resource ids are name-based UUIDs of the contact reference, so an update of a referral carries
-the same ServiceRequest and Patient ids as the first message.
+Resource ids are name-based UUIDs of the contact reference (and, for the ServiceRequest, the
+receiving team), so an update to the same team carries the same ServiceRequest and Patient ids
+as the first message.
 """
 from __future__ import annotations
 
@@ -278,7 +279,7 @@ def referral_bundle(referral: Referral) -> dict:
     flag = _flag(referral, patient, encounter)
     level = (referral.decision.get("safeguarding") or {}).get("level")
     service_request: dict[str, Any] = {
-        "resourceType": "ServiceRequest", "id": _uid(ref, "servicerequest"), "meta": _meta("ServiceRequest"),
+        "resourceType": "ServiceRequest", "id": _uid(ref, f"servicerequest/{referral.team.id}"), "meta": _meta("ServiceRequest"),
         "identifier": [{"system": f"{referral.system_base}/Id/contact-reference", "value": ref}],
         "status": "active", "intent": "plan",
         "category": [{"coding": [{"system": p.CATEGORY_SYSTEM, "code": p.CATEGORY_CODE, "display": "Referral"}]}],
