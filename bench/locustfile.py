@@ -59,7 +59,9 @@ def _staff_login(user: HttpUser, role: str) -> dict:
     page = user.client.get("/auth/login", name="login page")
     user.client.post("/auth/login", name="login", allow_redirects=False,
                      data={"username": username, "password": PASSWORD, "csrf_token": _token(page.text)})
-    return {"Accept": "application/json", "X-CSRFToken": _token(page.text)}
+    # Logging in starts a new session: the page's token is read again after it.
+    home = user.client.get("/console/" if role == "call_handler" else "/worklist/", name="staff page")
+    return {"Accept": "application/json", "X-CSRFToken": _token(home.text)}
 
 
 class ResidentUser(HttpUser):

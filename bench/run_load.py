@@ -12,7 +12,7 @@ and duty workers polling the worklist:
   store in its own schema and Redis lock store, two Rasa processes the relay shares out.
 
 A step passes when chat turn p95 < 1 s with no errors, no fallbacks and no duplicate
-contacts; steps stop at the first that fails. For each step it also reports the CPU seconds
+contacts; steps stop at the first with errors, fallbacks or duplicates (or p95 over 5 s). For each step it also reports the CPU seconds
 each server used (web, dialogue, rasa, actions, PostgreSQL, Locust itself): where the time
 went. The capacity table is printed and written as JSON (--out).
 
@@ -179,6 +179,12 @@ def run_step(stack: chat_stack.ChatStack, residents: int, handlers: int, duratio
     stats = read_stats(prefix)
     stats.update(residents=residents, handlers=handlers, duty_workers=DUTY_WORKERS, seconds=round(wall),
                  cpu_seconds=cpu, load_average=os.getloadavg()[0])
+    # The CPU one chat turn costs in the processes only chat turns use, whatever else the
+    # (shared) machine was doing: the figure to size from (docs/DEPLOY.md).
+    turns = max(1, stats["turns"])
+    stats["cpu_ms_per_turn"] = {"rasa": round(1000 * sum(v for k, v in cpu.items() if k.startswith("rasa")) / turns),
+                                "actions": round(1000 * cpu.get("actions", 0) / turns),
+                                "dialogue": round(1000 * cpu.get("dialogue", 0) / turns)}
     stats["passed"] = (stats["turns"] > 0 and stats["turn_p95_ms"] < TURN_P95_LIMIT_MS and stats["errors"] == 0
                        and stats["fallbacks"] == 0 and stats["duplicates"] == 0)
     if locust.returncode not in (0, 1):
@@ -207,8 +213,8 @@ def run_profile(profile: str, steps: list[int], handlers: int, duration: int) ->
             print(f"[{profile}]   turns {step['turns']}, p50 {step['turn_p50_ms']:.0f} ms, "
                   f"p95 {step['turn_p95_ms']:.0f} ms, errors {step['errors']}, fallbacks {step['fallbacks']}, "
                   f"duplicates {step['duplicates']}, cpu {step['cpu_seconds']}", flush=True)
-            if not step["passed"]:
-                break
+            if step["errors"] or step["fallbacks"] or step["duplicates"] or step["turn_p95_ms"] > 5 * TURN_P95_LIMIT_MS:
+                break   # more residents would only fail harder (a slow step still shows the trend)
         result["unbound_chat_contacts"] = unbound_chat_contacts(url, schema)
     finally:
         stack.stop()
@@ -221,8 +227,9 @@ def run_profile(profile: str, steps: list[int], handlers: int, duration: int) ->
 
 def table(results: list[dict]) -> str:
     lines = ["| profile | residents | call handlers | chat turns | turn p50 | turn p95 | console p95 | errors | "
-             "fallbacks | duplicates | CPU s: web / dialogue / rasa / actions / postgres / locust | pass |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "fallbacks | duplicates | CPU s: web / dialogue / rasa / actions / postgres / locust | "
+             "CPU ms per turn: rasa / actions / dialogue | load avg | pass |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for result in results:
         for step in result["steps"]:
             cpu = step["cpu_seconds"]
@@ -232,7 +239,9 @@ def table(results: list[dict]) -> str:
                 f"{step['turn_p50_ms']:.0f} ms | {step['turn_p95_ms']:.0f} ms | {step['console_p95_ms']:.0f} ms | "
                 f"{step['errors']} | {step['fallbacks']} | {step['duplicates']} | "
                 f"{cpu.get('web', 0)} / {cpu.get('dialogue', 0)} / {rasa:.1f} / {cpu.get('actions', 0)} / "
-                f"{cpu.get('postgresql', 0)} / {cpu.get('locust', 0)} | {'yes' if step['passed'] else 'no'} |")
+                f"{cpu.get('postgresql', 0)} / {cpu.get('locust', 0)} | "
+                f"{step['cpu_ms_per_turn']['rasa']} / {step['cpu_ms_per_turn']['actions']} / "
+                f"{step['cpu_ms_per_turn']['dialogue']} | {step['load_average']:.1f} | {'yes' if step['passed'] else 'no'} |")
     lines.append("")
     for result in results:
         lines.append(f"{result['profile']}: capacity {result['capacity_residents']} residents with turn p95 < 1 s, "
