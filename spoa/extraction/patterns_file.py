@@ -191,7 +191,9 @@ def _pattern(raw: dict, schemas: dict[str, dict], where: str) -> Pattern:
     if bad:
         raise PatternError(f"{where}: unknown contexts {sorted(bad)} in only_in")
     drop = (DEFAULT_DROP - set(raw.get("keep_in", []))) | set(raw.get("drop_in", []))
-    phrases = tuple(str(phrase) for phrase in raw.get("phrases", []))
+    if not all(isinstance(phrase, str) for phrase in raw.get("phrases", [])):
+        raise PatternError(f"{where}: phrases must be strings (a YAML alias of a list nests it)")
+    phrases = tuple(raw.get("phrases", []))
     for phrase in phrases:
         template_parts(phrase)  # a malformed template fails here, at load
     return Pattern(
