@@ -283,3 +283,22 @@ def test_a_detail_given_or_declined_is_not_asked_again():
 def test_a_detail_can_be_declined_in_plain_words(said, declined):
     from spoa.dialogue.answers import declines
     assert declines(said) is declined
+
+
+def test_a_declined_voluntary_sector_referral_says_no_referral_was_made_and_points_to_the_services():
+    decision = {"route": "voluntary_sector", "pathway": "community_support", "response_target": "P5D",
+                "safeguarding": {"level": "none"}, "advice": [], "services": [{"name": "Befriending Circle"}]}
+    words = " ".join(outcome_lines(outcome_view(decision, "SPA-1", withheld=True)))
+    assert "not made a referral" in words and "will contact you" not in words and "Befriending Circle" in words
+
+
+def test_an_agreed_voluntary_sector_referral_says_who_will_contact_them():
+    decision = {"route": "voluntary_sector", "pathway": "community_support", "response_target": "P5D",
+                "safeguarding": {"level": "none"}, "advice": [], "services": []}
+    assert "will contact you within 5 working days" in " ".join(outcome_lines(outcome_view(decision, "SPA-1")))
+
+
+def test_the_read_back_of_self_care_with_a_safeguarding_referral_never_says_no_referral():
+    from spoa.dialogue.wording import readback_no_target
+    assert "No referral" not in readback_no_target(self_care("referral", ["adult"]))
+    assert readback_no_target(self_care("none", [])).startswith("No referral")

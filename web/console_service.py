@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from spoa.dialogue import core
 from spoa.dialogue.answers import AnswerError, answer_to_facts, denies_presumed, parse_answer
 from spoa.dialogue.questions import UNKNOWN, Flows, build_question
-from spoa.dialogue.wording import readback_lines, target_words
+from spoa import consent
+from spoa.dialogue.wording import readback_lines, readback_no_target, target_words
 from spoa.durations import parse_duration
 from spoa.working_days import due_at
 from web.labels import PATHWAY_LABELS, ROUTE_LABELS
@@ -214,7 +215,8 @@ def _close_blockers(decision: dict, facts: dict) -> list[str]:
     return []
 
 
-def readback(contact: Contact, decision: dict, route: str, pathway: str | None, zone: str) -> dict:
+def readback(contact: Contact, decision: dict, route: str, pathway: str | None, zone: str,
+             facts: dict | None = None) -> dict:
     """What the handler reads back to the caller: what happens next, by when, what happens
     about safeguarding, what to do while waiting, and the safety-netting (the words are the
     dialogue's, spoa.dialogue.wording, the same as the chat's outcome)."""
@@ -228,9 +230,10 @@ def readback(contact: Contact, decision: dict, route: str, pathway: str | None, 
     elif route in worklist.REFERRING_ROUTES:
         by_when = "The team will contact you as soon as they can; the duty worker sets the time."
     else:
-        by_when = "No referral: there is no response time."
+        by_when = readback_no_target(decision)
     also = [ROUTE_LABELS.get(r, r).lower() for r in decision.get("also") or [] if r != route]
-    words = readback_lines(decision, contact.id, route, by_when)
+    withheld = consent.referral_withheld(route, decision, facts or {})
+    words = readback_lines(decision, contact.id, route, by_when, withheld=withheld)
     if also:
         words["lines"].append(f"We will also pass this on for follow-up: {', '.join(also)}.")
     return {"reference": contact.id, "lines": words["lines"], "next": words["next"], "by_when": by_when,
@@ -266,7 +269,7 @@ def call_state(session: Session, triage, contact_id: str, *, now: datetime, zone
         "notes": row.get("notes") or "",
         "close_blockers": _close_blockers(decision, facts),
         "worklist_item": worklist.item_dict(item, now) if item is not None else None,
-        "readback": readback(contact, decision, route, contact.pathway, zone),
+        "readback": readback(contact, decision, route, contact.pathway, zone, facts),
     }
     return state
 

@@ -35,7 +35,7 @@ import logging
 from typing import Any
 
 from spoa.dialogue import core
-from spoa import person
+from spoa import consent, person
 from spoa.dialogue.answers import (AnswerError, answer_to_facts, asks_for_person, declines, denies_presumed,
                                    is_change_request, parse_answer)
 from spoa.dialogue.place import place_answer, reask_question
@@ -238,13 +238,16 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
         question = found.to_dict() if found is not None else None
         if reask and decision.get("route") != "emergency":
             question = reask_question(flows, triage.config, turn_request["answer"]["question_id"], place, state["facts"])
+    # The outcome in words (the page's panel, and `summary` for the Rasa actions to say).
+    view = outcome_view(decision, contact_id, _council(triage.config, state["facts"]),
+                        withheld=consent.referral_withheld(decision.get("route"), decision, state["facts"])) \
+        if decision is not None else None
     if contact_id is not None:
         log.info("chat turn on contact %s: route=%s status=%s", contact_id, decision["route"], decision.get("status"))
     return {"contact_id": contact_id, "decision": decision, "question": question, "handover": handover,
             "facts_added": state.get("added") or {}, "understood": state["understood"],
             "extraction": "ok" if extractor is not None else "unavailable",
-            "summary": outcome_lines(outcome_view(decision, contact_id, _council(triage.config, state["facts"])))
-            if decision is not None else None}
+            "outcome": view, "summary": outcome_lines(view) if view is not None else None}
 
 
 def _council(config: Any, facts: dict) -> str | None:

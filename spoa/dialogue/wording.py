@@ -47,6 +47,9 @@ WHO = {
     "community_support": "A local community service",
 }
 REVIEWED = "A member of the team checks this before anything is arranged."
+WITHHELD_HEADLINE = "Information about services that can help"
+WITHHELD_STEPS = ("You told us you would rather we did not share these details, so we have not made a referral. "
+                  "The services and advice below can help, and you can contact them yourself at any time.")
 ADULT_SAFEGUARDING = ("We will also make a safeguarding referral to the council's safeguarding team, who will "
                       "look into your concern and work out how to keep the person safe.")
 CHILD_SAFEGUARDING = ("Because a child may be at risk, we are passing this on today to Kent County Council's "
@@ -171,9 +174,12 @@ def while_you_wait(decision: dict[str, Any]) -> list[str]:
     return lines
 
 
-def outcome_view(decision: dict[str, Any], contact_id: str | None, council: str | None = None) -> dict[str, Any]:
+def outcome_view(decision: dict[str, Any], contact_id: str | None, council: str | None = None,
+                 withheld: bool = False) -> dict[str, Any]:
     """The outcome panel's content, from a decision (decision.schema.json). `council`: the
-    person's own council when they are in another area and the gazetteer knows it."""
+    person's own council when they are in another area and the gazetteer knows it.
+    `withheld`: the person said no to sharing, so the referral is not made (spoa.consent): the
+    words say so, and point to the services they can contact themselves."""
     route, pathway = decision.get("route"), decision.get("pathway")
     when = when_in_words(decision.get("response_target"))
     referral = refers_adult_safeguarding(decision) or refers_child_safeguarding(decision)
@@ -189,9 +195,9 @@ def outcome_view(decision: dict[str, Any], contact_id: str | None, council: str 
         "emergency": route == "emergency",
         "route": route,
         "pathway": pathway,
-        "headline": headline(decision),
-        "next_steps": next_steps(route, pathway, when, referral),
-        "by_when": when,
+        "headline": WITHHELD_HEADLINE if withheld else headline(decision),
+        "next_steps": WITHHELD_STEPS if withheld else next_steps(route, pathway, when, referral),
+        "by_when": None if withheld else when,
         "notes": notes,
         "while_you_wait": while_you_wait(decision),
         "services": services,
@@ -224,14 +230,26 @@ def outcome_lines(view: dict[str, Any]) -> list[str]:
     return lines
 
 
-def readback_lines(decision: dict[str, Any], reference: str, route: str | None, by_when: str) -> dict[str, Any]:
+def readback_no_target(decision: dict[str, Any]) -> str:
+    """The read-back's "by when" for a route with no response target: never "no referral"
+    beside a safeguarding referral."""
+    if refers_adult_safeguarding(decision) or refers_child_safeguarding(decision):
+        return "The safeguarding referral goes to the team today; there is no other referral."
+    return "No referral: there is no response time."
+
+
+def readback_lines(decision: dict[str, Any], reference: str, route: str | None, by_when: str,
+                   withheld: bool = False) -> dict[str, Any]:
     """What the call handler reads back: the reference, what happens next and by when, what
     happens about safeguarding, and what to do while waiting. `route` is the route the call
-    closes with (the handler may have overridden the decision's)."""
+    closes with (the handler may have overridden the decision's); `withheld`: the caller said
+    no to sharing, so no referral is made."""
     same = route == decision.get("route")
     shown = decision if same else {**decision, "route": route, "pathway": None, "response_target": None}
     referral = refers_adult_safeguarding(decision) or refers_child_safeguarding(decision)
-    steps = next_steps(route, shown.get("pathway"), None, referral)
+    steps = WITHHELD_STEPS if withheld else next_steps(route, shown.get("pathway"), None, referral)
+    if withheld:
+        by_when = "No referral is made."
     wait = while_you_wait(shown)
     lines = [f"Your reference number is {reference}.", steps, by_when, *safeguarding_notes(decision)]
     if wait:

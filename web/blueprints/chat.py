@@ -157,7 +157,7 @@ def _from_turn(result: dict) -> dict:
     decision, question = result.get("decision"), result.get("question")
     outcome = None
     if decision is not None and question is None:
-        outcome = outcome_view(decision, result.get("contact_id"))
+        outcome = result.get("outcome") or outcome_view(decision, result.get("contact_id"))
     _asking(question)
     return {"fallback": True, "question": question, "outcome": outcome, "contact_id": session.get("chat_contact"),
             "understood": result.get("understood")}
