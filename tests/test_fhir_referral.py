@@ -337,3 +337,16 @@ def test_a_second_referral_to_another_team_is_a_new_referral_for_it(app):
     assert second.team_id != first.team_id and second.status == "pending"
     assert one(second.bundle, "MessageHeader")["reason"]["coding"][0]["code"] == "new"
     assert one(second.bundle, "ServiceRequest")["id"] != one(first.bundle, "ServiceRequest")["id"]
+
+
+def test_every_referral_the_engine_can_make_has_a_receiving_team_in_the_shipped_config(triage):
+    from spoa.vocabulary import pathways
+    from web.store.worklist import REFERRING_ROUTES
+
+    teams = load_teams(triage.config.data)
+    for route in REFERRING_ROUTES:
+        for pathway in pathways():
+            for locality in triage.config.localities:
+                team = teams.for_referral(route, pathway, locality).organisation
+                assert team.endpoint or team.email, (route, pathway, locality, team.id)
+    assert teams.sender.ods and all(team.organisation.ods for team in teams.teams)

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from browser_helpers import serve
-from conftest import make_app
+from conftest import csrf_token, make_app
 from fhir_helpers import accepted_referral, triage_sending_to
 from spoa.delivery import DeliveryPolicy
 from web.outbox_dispatcher import Dispatcher
@@ -117,8 +117,12 @@ def test_an_invalid_message_is_dead_lettered_at_once_and_shown_to_supervisors(se
     dead = reload(sending_app, message)
     assert dead.status == "dead" and dead.attempts == 1 and dead.last_status_code == 422
     assert "Patient: 0 in the Bundle" in dead.last_error
-    page = client_as("supervisor", sending_app).get("/worklist/outbox/")
+    supervisor = client_as("supervisor", sending_app)
+    page = supervisor.get("/worklist/outbox/")
     assert page.status_code == 200 and "Patient: 0 in the Bundle" in page.get_data(as_text=True)
+    again = supervisor.post(f"/worklist/outbox/{message.id}/retry",
+                            data={"csrf_token": csrf_token(supervisor, "/worklist/outbox/")})
+    assert again.status_code == 303 and reload(sending_app, message).status == "pending"
 
 
 def test_a_message_the_last_attempt_fails_is_dead_lettered_and_a_supervisor_can_retry_it(sending_app, clock, port,

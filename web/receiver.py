@@ -65,8 +65,10 @@ def create_receiver(state: ReceiverState | None = None) -> Flask:
     def process_message(team: str):  # noqa: ANN202
         mode = state.next_mode()
         if mode == "fail":
-            return _fhir(operation_outcome("error", "transient", "The service is unavailable; try again later."),
-                         state.fail_status)
+            unavailable = state.fail_status >= 500
+            return _fhir(operation_outcome("error", "transient" if unavailable else "processing",
+                                           "The service is unavailable; try again later." if unavailable else
+                                           "Refused on demand (demo receiver)."), state.fail_status)
         response = _process(team)
         if mode == "silent":  # processed, but the answer comes too late: the sender must retry
             time.sleep(state.delay)
