@@ -163,3 +163,12 @@ def test_the_audit_log_pages_fifty_at_a_time(supervisor, app, seeded):  # noqa: 
     second = supervisor.get("/audit/log?action=contact.view&page=2").get_data(as_text=True)
     assert "page 1 of 2" in first and 'rel="next"' in first
     assert second[second.index('id="audit-entries"'):].count("Viewed a contact") == 5
+
+
+def test_a_child_signposted_from_a_locality_chosen_by_id_shows_the_locality_by_name(supervisor, app):  # noqa: F811
+    # A contact whose place came as a locality id (the console's choice, the API, the demo) has no
+    # words of its own: the signposted list names the locality, never its internal id.
+    reference = add_contact(app, example("lonely", received_at="2026-11-26T10:00:00Z", facts={"age": 15}))
+    html = supervisor.get("/audit/signposted").get_data(as_text=True)
+    row = html[html.index(reference):].split("</tr>")[0]
+    assert "Dartford, Gravesham and Swanley" in row and "dartford_gravesham_swanley" not in row

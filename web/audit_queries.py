@@ -310,8 +310,13 @@ def signposted(session: Session, config: Any, *, page: int = 1, per_page: int = 
         other_area = row.pathway == "other_area" and row.locality
         council = config.resolve_place(row.locality).council if other_area else None
         items.append({**contacts.contact_summary(row), "reason": PATHWAY_LABELS.get(row.pathway or "", row.pathway),
-                      "place_given": row.locality_words or row.locality, "council": council})
+                      "place_given": row.locality_words or _locality_name(config, row.locality), "council": council})
     return ContactPage(rows=items, total=total, page=min(page, pages), pages=pages)
+
+
+def _locality_name(config: Any, locality: str | None) -> str | None:
+    """A locality id (chosen in the console, sent by the API) by its name; anything else as it is."""
+    return (config.localities.get(locality) or {}).get("name", locality) if locality else None
 
 
 def _safe_cell(value: Any) -> str:
