@@ -419,3 +419,31 @@ def test_a_handler_cannot_open_a_web_chat_contact_in_the_console(handler, client
     chat = client.post("/api/contacts", json={"channel": "web_chat", "facts": screen_clear(age=70)},
                        headers=service_headers).get_json()
     assert handler.get(f"{API}/{chat['id']}").status_code == 403
+
+
+# -- the place question (issue 8) ----------------------------------------------------------------
+
+def test_a_place_the_gazetteer_cant_find_is_asked_once_more_with_the_localities_and_the_caller_is_served(handler, app):
+    state = answer_until(handler, start(handler), FALL_CALL, stop="locality")
+    state = answer(handler, state, "at her daughter's")
+    assert state["facts"].get("locality") is None
+    again = state["question"]
+    assert again["id"] == "locality" and again["options"][6] == {"value": "west_kent", "label": "West Kent", "key": "7"}
+    assert state["view"]["route"] != "out_of_scope"
+    state = answer(handler, state, "west_kent", question=again)
+    assert state["facts"]["locality"] == "west_kent"
+    assert state["question"] is None or state["question"]["id"] != "locality"
+
+
+def test_a_kent_village_typed_by_the_call_handler_is_its_locality_and_the_words_are_kept(handler, app):
+    state = answer_until(handler, start(handler), {**FALL_CALL, "locality": "Wittersham"}, stop="head_injury")
+    assert state["facts"]["locality"] == "ashford"
+    with app.extensions["spoa"].store.session() as db:
+        from web.store.models import Contact
+        assert db.get(Contact, state["contact"]["id"]).locality_words == "Wittersham"
+
+
+def test_i_dont_know_where_is_not_asked_again_in_the_console(handler):
+    state = answer_until(handler, start(handler), FALL_CALL, stop="locality")
+    state = answer(handler, state, "unknown")
+    assert state["question"] is None or state["question"]["id"] != "locality"

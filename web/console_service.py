@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from spoa.dialogue import core
 from spoa.dialogue.answers import AnswerError, answer_to_facts, denies_presumed, parse_answer
+from spoa.dialogue.place import reask_after
 from spoa.dialogue.questions import UNKNOWN, Flows, build_question
 from spoa import consent
 from spoa.dialogue.wording import readback_lines, readback_no_target, target_words
@@ -117,6 +118,16 @@ def _call_row(session: Session, contact_id: str) -> dict | None:
 
 def _events(session: Session, contact_id: str) -> list[FactEvent]:
     return list(session.scalars(select(FactEvent).where(FactEvent.contact_id == contact_id).order_by(FactEvent.id)))
+
+
+def _place_again(flows: Flows, triage, contact: Contact, events: list[FactEvent], latest: dict,  # noqa: ANN001
+                 decision: dict) -> dict | None:
+    """The place question once more with the localities as choices, when the caller's one
+    answer to it could not be placed (SCOPE-2 1.1; the chat asks the same way)."""
+    if decision.get("route") == "emergency":
+        return None
+    answers = [event.value for event in events if event.fact == "locality"]
+    return reask_after(flows, triage.config, contact.locality_words, answers, latest, "call_handler")
 
 
 def _latest_values(events: list[FactEvent]) -> dict[str, Any]:
@@ -265,7 +276,8 @@ def call_state(session: Session, triage, contact_id: str, *, now: datetime, zone
         "answers": _answers(flows, events, getattr(triage, "config", None)),
         "decision": decision,
         "view": _view(flows, contact, decision, facts, now, zone, getattr(triage, "config", None)),
-        "question": question.to_dict() if question is not None and contact.status == "open" else None,
+        "question": (_place_again(flows, triage, contact, events, latest, decision)
+                     or (question.to_dict() if question is not None else None)) if contact.status == "open" else None,
         "notes": row.get("notes") or "",
         "close_blockers": _close_blockers(decision, facts),
         "worklist_item": worklist.item_dict(item, now) if item is not None else None,

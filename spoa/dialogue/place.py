@@ -39,3 +39,15 @@ def reask_question(flows: Flows, config: Any, question_id: str, place: PlaceAnsw
     else:
         text = "I couldn't find that place. Which of these areas is it in?"
     return {**question, "text": text, "options": config.gazetteer.reask_options(place.resolution)}
+
+
+def reask_after(flows: Flows, config: Any, words: str | None, place_answers: list[Any], known: dict,
+                audience: str) -> dict | None:
+    """The place question to ask once more, when its one answer so far (`place_answers`, the
+    locality values given, oldest first) was typed `words` that could not be resolved; else None.
+    For a dialogue that keeps no state between requests (the console): asked again only once."""
+    spec = flows.by_fact.get("locality")
+    if spec is None or not words or len(place_answers) != 1 or place_answers[0] is not None:
+        return None
+    place = read_place_answer(config, words, dont_know=said_dont_know(words))
+    return reask_question(flows, config, spec.id, place, known, audience) if place.ask_again else None
