@@ -113,6 +113,7 @@ def test_staff_json_post_needs_the_csrf_header(client_as, staff_json):
     assert record["fact_events"][0]["source"] == "console" and record["fact_events"][0]["actor"] == handler.username
 
 
+@pytest.mark.hazard("HAZ-019")
 def test_database_down_is_a_503_saying_nothing_was_saved(triage, tmp_path, service_headers):
     app = make_app({}, triage, tmp_path)
     app.config["DATABASE_URL"] = "unused"

@@ -99,6 +99,7 @@ def contact_count(live_app) -> int:  # noqa: ANN001
         return db.query(Contact).count()
 
 
+@pytest.mark.hazard("HAZ-017")
 @pytest.mark.parametrize("size", [pytest.param((320, 640), id="narrowest"), *SIZES])
 def test_the_message_box_and_send_fit_the_screen_from_320_pixels(new_page, size):
     page = open_chat(new_page, size)
@@ -112,6 +113,7 @@ def test_the_message_box_and_send_fit_the_screen_from_320_pixels(new_page, size)
     assert page_errors(page) == []
 
 
+@pytest.mark.hazard("HAZ-017")
 @pytest.mark.parametrize("size", SIZES)
 def test_a_checklist_sent_with_two_items_ticked_records_both(new_page, live_app, size):
     page = open_chat(new_page, size)
@@ -179,6 +181,7 @@ def test_a_reload_or_the_logo_carries_on_the_same_conversation(new_page, live_ap
     assert page_errors(page) == []
 
 
+@pytest.mark.hazard("HAZ-017")
 def test_without_javascript_the_chat_is_a_plain_guided_form_to_the_outcome(browser, live_server, live_app):
     context = browser.new_context(base_url=live_server, java_script_enabled=False,
                                   viewport={"width": PHONE[0], "height": PHONE[1]})
@@ -228,6 +231,7 @@ def test_without_javascript_an_empty_answer_is_named_and_nothing_is_sent(browser
         context.close()
 
 
+@pytest.mark.hazard("HAZ-017")
 def test_the_no_javascript_form_passes_axe(new_page):
     page = new_page(*PHONE)
     page.goto("/chat/steps")
@@ -265,6 +269,7 @@ UNCOVERED = """(id) => {
 }"""
 
 
+@pytest.mark.hazard("HAZ-001")
 @pytest.mark.parametrize("size", SIZES)
 def test_a_new_call_is_not_decided_until_the_emergency_screen_is_answered(live_app, new_page, size):
     page = open_console(live_app, new_page, size)
@@ -276,6 +281,7 @@ def test_a_new_call_is_not_decided_until_the_emergency_screen_is_answered(live_a
     assert page.get_attribute("#decision-panel", "data-decided") == "true"
 
 
+@pytest.mark.hazard("HAZ-001")
 @pytest.mark.parametrize("size", SIZES)
 def test_the_current_question_is_never_covered_by_the_emergency_screen(live_app, new_page, size):
     page = open_console(live_app, new_page, size)
@@ -308,6 +314,7 @@ def test_the_current_question_is_never_covered_by_the_emergency_screen(live_app,
     assert page_errors(page) == []
 
 
+@pytest.mark.hazard("HAZ-006")
 def test_start_call_pressed_twice_starts_one_call(live_app, new_page):
     page = open_console(live_app, new_page, DESKTOP)
     handler = page.inner_text(".nhsuk-header__account-item").split(" ")[0]

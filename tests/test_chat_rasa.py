@@ -170,6 +170,7 @@ def test_fall_with_long_lie_goes_to_rapid_response(stack):
     assert not asked & {"fallen", "on_floor_cannot_get_up"}, chat.describe()
 
 
+@pytest.mark.hazard("HAZ-004")
 @pytest.mark.rasa
 def test_fall_with_long_lie_in_a_kent_village_not_in_config_goes_to_rapid_response(stack):
     # Wittersham is not among config.yml's place names: the gazetteer places it in Ashford (issue 8).

@@ -50,11 +50,13 @@ def test_an_unsettled_decision_asks_on(flows):
     assert core.next_question(flows, decision, {}, "resident").id == "lives_alone"
 
 
+@pytest.mark.hazard("HAZ-009")
 def test_a_999_decision_asks_nothing_not_even_consent(flows):
     decision = {"route": "emergency", "missing": ["age"], "settled": True, "also": ["mdt"]}
     assert core.next_question(flows, decision, {}, "resident") is None
 
 
+@pytest.mark.hazard("HAZ-003")
 def test_a_list_heard_in_passing_is_asked_with_its_items_ticked(flows):
     decision = {"route": "self_care", "missing": ["long_term_conditions"], "settled": False}
     facts = {"long_term_conditions": ["other"]}
@@ -99,11 +101,13 @@ def test_the_answer_to_a_partial_lists_own_question_replaces_what_was_heard():
 
 # --- how facts heard in free text enter ----------------------------------------------------------
 
+@pytest.mark.hazard("HAZ-001")
 def test_a_red_flag_heard_in_passing_is_stored_at_once():
     store, confirm = core.heard_to_store({"chest_pain": False}, {"chest_pain": True})
     assert store == {"chest_pain": True} and confirm == {}
 
 
+@pytest.mark.hazard("HAZ-002")
 def test_a_no_heard_in_passing_is_confirmed_by_asking_not_stored():
     store, confirm = core.heard_to_store({}, {"chest_pain": False, "fall_injury": "none"})
     assert store == {} and confirm == {"chest_pain": False, "fall_injury": "none"}
@@ -114,6 +118,7 @@ def test_a_list_heard_in_passing_joins_what_is_known():
     assert store == {"long_term_conditions": ["copd", "other"]}
 
 
+@pytest.mark.hazard("HAZ-003")
 def test_a_list_heard_is_partial_until_its_own_question_is_answered():
     facts, partial = core.fold_events([("long_term_conditions", ["other"], "extraction"), ("age", 71, "chat")])
     assert partial == ["long_term_conditions"]
@@ -127,6 +132,7 @@ def test_dont_know_is_kept_as_null_and_not_asked_again():
     assert facts == {"age": None}
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_a_heard_red_flag_wins_over_an_answered_no_in_the_same_turn():
     answer, heard, _ = core.merge_turn({}, {"chest_pain": True}, {"chest_pain": False}, [])
     assert heard == {"chest_pain": True} and "chest_pain" not in answer
@@ -164,6 +170,7 @@ def test_asking_to_change_an_answer_is_recognised(said):
 
 @pytest.mark.parametrize("said", ["no", "she hasn't changed at all", "the button on her alarm is broken",
                                   "I'm worried something is wrong with her"])
+@pytest.mark.hazard("HAZ-020")
 def test_an_ordinary_answer_is_not_a_change_request(said):
     assert not is_change_request(said)
 
@@ -206,12 +213,14 @@ def self_care(level: str, about: list[str]) -> dict:
             "safeguarding": {"level": level, "about": about}, "advice": [], "also": []}
 
 
+@pytest.mark.hazard("HAZ-020")
 def test_self_care_with_a_child_safeguarding_referral_never_says_no_referral_and_says_what_happens_for_the_child():
     lines = " ".join(outcome_lines(outcome_view(self_care("urgent", ["child"]), "SPA-1")))
     assert "no referral" not in lines.lower() and "don't need a referral" not in lines.lower()
     assert "children's social care" in lines and "child" in lines
 
 
+@pytest.mark.hazard("HAZ-020")
 def test_self_care_with_no_referral_of_any_kind_says_no_referral_is_needed():
     lines = " ".join(outcome_lines(outcome_view(self_care("none", []), "SPA-1")))
     assert "No referral is needed" in lines

@@ -3,6 +3,8 @@ HTTP) and the console: changing an answer, a denial of what a question presumed,
 in passing. Real engine, flows, extractor and store (SQLite); Rasa unreachable."""
 from __future__ import annotations
 
+import pytest
+
 from test_chat_page import chat, chat_app, stored_facts  # noqa: F401 - fixtures
 
 from web.store import contacts
@@ -21,6 +23,7 @@ def tick(client, headers, contact_id: str, question_id: str, value) -> dict:  # 
     return reply.get_json()
 
 
+@pytest.mark.hazard("HAZ-020")
 def test_someone_in_danger_ticked_by_mistake_is_changed_in_the_same_contact_and_decided_again(chat, chat_app):
     client, headers = chat
     first = say(client, headers, "my mum is 80 and lonely since dad died")
@@ -48,6 +51,7 @@ def test_an_ordinary_answer_after_a_999_outcome_does_not_undo_it(chat, chat_app)
     assert stored_facts(chat_app, contact_id)["immediate_danger"] is True
 
 
+@pytest.mark.hazard("HAZ-020")
 def test_change_my_last_answer_asks_the_last_question_again_and_the_new_answer_replaces_it(chat, chat_app):
     client, headers = chat
     first = say(client, headers, "my dad is lonely, he lives in Dartford")
@@ -98,6 +102,7 @@ def test_she_fell_but_isnt_hurt_is_an_answer_about_the_injury_not_a_denial(chat,
     assert facts["fall_injury"] == "none" and facts.get("fallen") is not False
 
 
+@pytest.mark.hazard("HAZ-002")
 def test_relatives_own_age_said_later_in_the_chat_is_not_the_persons(chat, chat_app):
     client, headers = chat
     first = say(client, headers, "my mum fell this morning")

@@ -599,6 +599,7 @@ SAFETY_PHRASINGS = [
 ]
 
 
+@pytest.mark.hazard("HAZ-002", "HAZ-018")
 @pytest.mark.parametrize("text,expected,absent", SAFETY_PHRASINGS)
 def test_safety_phrasings_set_the_right_facts(extractor, text, expected, absent):
     facts = facts_of(extractor, text)
@@ -675,6 +676,7 @@ WHOSE = [
 ]
 
 
+@pytest.mark.hazard("HAZ-002")
 @pytest.mark.parametrize("text,known,expected,absent", WHOSE)
 def test_facts_are_about_the_person_not_the_caller(extractor, text, known, expected, absent):
     facts = facts_of(extractor, text, **known)
@@ -682,6 +684,7 @@ def test_facts_are_about_the_person_not_the_caller(extractor, text, known, expec
     assert not absent & set(facts)
 
 
+@pytest.mark.hazard("HAZ-002")
 def test_caller_set_aside_facts_say_why(extractor):
     result = extractor.extract("I look after my husband, I'm 79 and I hurt my back lifting him")
     assert any("about_caller" in item["reasons"] for item in result["ignored"])
@@ -689,6 +692,7 @@ def test_caller_set_aside_facts_say_why(extractor):
 
 # --- list facts heard in passing are partial (PROTOCOL 1.1 §2) -----------------------------------
 
+@pytest.mark.hazard("HAZ-003")
 def test_condition_heard_in_a_story_is_named_partial(extractor):
     result = extractor.extract("She's got Parkinson's and she can't wash herself anymore")
     assert result["partial"] == ["long_term_conditions", "outcomes_unable"]

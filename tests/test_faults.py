@@ -64,6 +64,7 @@ def stack():
         tracker.close()
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_rasa_restarted_mid_conversation_resumes_from_the_tracker_store(stack):
     sender = chat_stack.new_sender()
     first = stack.say(sender, "my mum has fallen and can't get up")
@@ -85,6 +86,7 @@ def test_rasa_restarted_mid_conversation_resumes_from_the_tracker_store(stack):
     assert pg_count(tracker, f"SELECT count(*) FROM events WHERE sender_id = '{sender}'") > 0
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_rasa_killed_mid_conversation_the_page_carries_on_with_the_same_contact(stack):
     session, headers = open_chat(stack.web_url)
     first = session.post(stack.web_url + "/chat/api/message", headers=headers, timeout=60,
@@ -127,6 +129,7 @@ def _hammer(url: str, seconds: float, results: list, clients: int = 4) -> None:
         thread.join()
 
 
+@pytest.mark.hazard("HAZ-019")
 def test_postgresql_cut_mid_load_answers_503_loses_nothing_acknowledged_and_resumes(tmp_path):
     require_postgres()
     schema, proxy = PgSchema(), TcpProxy(("127.0.0.1", 5432))
@@ -163,6 +166,7 @@ def test_postgresql_cut_mid_load_answers_503_loses_nothing_acknowledged_and_resu
 
 # -- a web worker killed with SIGKILL -------------------------------------------------------------
 
+@pytest.mark.hazard("HAZ-019")
 def test_web_worker_killed_mid_write_leaves_no_half_written_contact(tmp_path):
     import sqlite3
 

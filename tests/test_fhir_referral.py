@@ -216,6 +216,7 @@ TEAMS = {"referrals": {"sender": {"name": "SPoA"}, "teams": [
     {"id": "mh", "name": "Crisis", "pathway": "mental_health_crisis", "endpoint": "m"}]}}
 
 
+@pytest.mark.hazard("HAZ-008")
 def test_the_team_for_the_persons_locality_is_chosen_over_the_county_team():
     teams = load_teams(TEAMS)
     assert teams.for_referral("rapid_response", "ucr", "thanet").organisation.id == "ucr_east"
@@ -226,6 +227,7 @@ def test_the_pathway_team_wins_over_the_route_team():
     assert load_teams(TEAMS).for_referral("rapid_response", "mental_health_crisis", "thanet").organisation.id == "mh"
 
 
+@pytest.mark.hazard("HAZ-008")
 def test_a_referral_no_team_takes_is_an_error_not_a_silent_drop():
     with pytest.raises(NoTeam):
         load_teams(TEAMS).for_referral("mdt", "complex_care", "thanet")
@@ -241,6 +243,7 @@ def test_the_referral_sent_is_readable_as_fhir_json_by_staff_who_work_on_it(app,
         assert response.get_json() == message.bundle
 
 
+@pytest.mark.hazard("HAZ-013")
 @pytest.mark.parametrize("who", ["service", "admin", "call_handler"])
 def test_the_referral_sent_is_not_readable_by_those_who_may_not_see_the_person(app, client, client_as,
                                                                               service_headers, who):

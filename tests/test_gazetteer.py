@@ -46,6 +46,7 @@ NAMES = sorted({(name, _target(row)) for row in _rows(PLACES_CSV)
                 for name in [row["name"], *filter(None, (n.strip() for n in row["alternative_names"].split(";")))]})
 
 
+@pytest.mark.hazard("HAZ-004")
 @pytest.mark.parametrize("name, target", NAMES)
 def test_every_place_in_the_gazetteer_resolves_to_its_locality(gazetteer, name, target):
     """Generated from data/places/places.csv: a name meaning one thing resolves to it; a name
@@ -117,11 +118,13 @@ def test_a_kent_place_however_it_is_written_gives_its_locality(gazetteer, said, 
     ("Margte", "thanet"), ("Sittingborne", "swale"), ("Maidston", "west_kent"), ("Tunbridge Wels", "west_kent"),
     ("my mum lives in Sevenoakes", "west_kent"), ("Whitstabel", "canterbury_coastal"), ("Broadstars", "thanet"),
 ])
+@pytest.mark.hazard("HAZ-004")
 def test_a_misspelt_kent_town_is_recognised_by_fuzzy_matching(gazetteer, said, locality):
     result = gazetteer.resolve(said)
     assert (result.status, result.locality, result.how) == (INSIDE, locality, "fuzzy")
 
 
+@pytest.mark.hazard("HAZ-008")
 @pytest.mark.parametrize("said", ["Tonbridge", "Tunbridge"])
 def test_a_misspelling_too_close_to_two_places_is_not_guessed(gazetteer, said):
     # "Tunbridge" is one letter from Tonbridge and a part of Tunbridge Wells: both West Kent,
@@ -135,6 +138,7 @@ def test_a_misspelling_too_close_to_two_places_is_not_guessed(gazetteer, said):
     ("CT9 1XX", "thanet"), ("it's DA1 2EN", "dartford_gravesham_swanley"), ("BR8 7AA", "dartford_gravesham_swanley"),
     ("Tenterden TN30 6AB", "ashford"), ("TN14 5AA", "west_kent"),
 ])
+@pytest.mark.hazard("HAZ-004")
 def test_a_kent_postcode_in_any_format_gives_its_locality(gazetteer, said, locality):
     result = gazetteer.resolve(said)
     assert (result.status, result.locality) == (INSIDE, locality)
@@ -172,6 +176,7 @@ def test_a_full_postcode_elsewhere_in_the_uk_is_outside_with_no_council_named(ga
      "canterbury_coastal", "south_kent_coast", "dartford_gravesham_swanley"}),
     ("between Maidstone and Chatham", {"west_kent", "outside:Medway Council"}),
 ])
+@pytest.mark.hazard("HAZ-008")
 def test_a_name_in_two_localities_or_inside_and_outside_is_ambiguous_with_its_candidates(gazetteer, said, localities):
     result = gazetteer.resolve(said)
     assert result.status == AMBIGUOUS and result.fact_value is None
@@ -181,6 +186,7 @@ def test_a_name_in_two_localities_or_inside_and_outside_is_ambiguous_with_its_ca
 @pytest.mark.parametrize("said", ["at home", "in the kitchen", "rather not say", "I'd rather not say", "I don't know",
                                   "by the river", "in hospital", "a care home", "I had a sandwich", "", "   ",
                                   "Manchester Road", "the bridge", "x" * 600])
+@pytest.mark.hazard("HAZ-004")
 def test_what_is_not_a_place_is_unresolved_never_outside(gazetteer, said):
     result = gazetteer.resolve(said)
     assert result.status == UNRESOLVED and result.fact_value is None

@@ -89,6 +89,7 @@ def test_a_receiver_answering_5xx_then_200_gets_the_referral_once(sending_app, c
     assert list(state.processed) == [message.message_id]
 
 
+@pytest.mark.hazard("HAZ-006")
 def test_a_retry_after_a_lost_answer_is_not_a_second_referral(sending_app, clock, port):
     """The receiver processed the message but its answer never came (silence): the retry
     carries the same MessageHeader id and the receiver does not process it again."""
@@ -148,6 +149,7 @@ def test_a_duty_worker_cannot_retry_a_dead_letter(sending_app, clock, client_as,
     assert worker.post(f"/api/outbox/{message.id}/retry", headers=staff_json(worker)).status_code == 403
 
 
+@pytest.mark.hazard("HAZ-006")
 def test_two_dispatchers_on_one_database_send_each_message_once(backend, database, triage, tmp_path, clock):
     url, schema = database  # SQLite: a claim by conditional UPDATE; PostgreSQL: FOR UPDATE SKIP LOCKED too
     state = ReceiverState(latency=0.05)  # a busy team: neither dispatcher can finish alone before the other starts

@@ -7,6 +7,8 @@ token read from the page (fixtures in conftest.py; contacts from the shared prot
 """
 from __future__ import annotations
 
+import pytest
+
 import csv
 import io
 import re
@@ -128,6 +130,7 @@ def test_the_dashboard_without_dates_covers_the_last_thirty_days_and_a_bad_date_
     assert response.status_code == 400 and "Date from must be a real date" in response.get_data(as_text=True)
 
 
+@pytest.mark.hazard("HAZ-004")
 def test_an_out_of_scope_contact_is_on_the_dashboard_for_a_person_to_check(supervisor, app):  # noqa: F811
     reference = add_contact(app, example("lonely", received_at="2026-11-26T10:00:00Z",
                                          facts={"age": 15}))

@@ -70,6 +70,7 @@ def _stored(app, contact_id):
         return contact.locality, contact.locality_words, contacts.current_facts(db, contact.id)
 
 
+@pytest.mark.hazard("HAZ-004")
 @pytest.mark.parametrize("said", ["Wittersham", LONG_ANSWER])
 def test_a_fall_with_a_long_lie_in_a_kent_village_not_in_config_goes_to_rapid_response(any_app, service_headers, said):
     chat = Chat(any_app, service_headers)
@@ -82,6 +83,7 @@ def test_a_fall_with_a_long_lie_in_a_kent_village_not_in_config_goes_to_rapid_re
     assert words == said and len(LONG_ANSWER) == 300    # all 300 characters, on both databases
 
 
+@pytest.mark.hazard("HAZ-004")
 def test_a_place_that_cant_be_resolved_is_unknown_and_asked_once_more_with_the_localities(any_app, service_headers):
     chat = Chat(any_app, service_headers)
     place = chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS)
@@ -100,6 +102,7 @@ def test_a_place_that_cant_be_resolved_is_unknown_and_asked_once_more_with_the_l
     assert "locality" not in {fact for q in [reply["question"] or {}] for fact in q.get("ask", [])}
 
 
+@pytest.mark.hazard("HAZ-008")
 def test_an_ambiguous_place_is_asked_again_with_its_candidates_first(any_app, service_headers):
     chat = Chat(any_app, service_headers)
     place = chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS)
@@ -112,6 +115,7 @@ def test_an_ambiguous_place_is_asked_again_with_its_candidates_first(any_app, se
     assert _stored(any_app, chat.contact_id)[0] == "swale"
 
 
+@pytest.mark.hazard("HAZ-004")
 def test_i_would_rather_not_say_is_not_asked_again_and_the_person_is_served(any_app, service_headers):
     chat = Chat(any_app, service_headers)
     place = chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS)
@@ -137,6 +141,7 @@ def test_the_outcome_names_the_councils_of_a_person_in_another_area(any_app, ser
     assert any("East Sussex County Council" in line for line in reply["summary"]), reply["summary"]
 
 
+@pytest.mark.hazard("HAZ-004")
 def test_signposted_contacts_are_listed_for_supervisors_with_the_reason_and_the_place_as_given(any_app, service_headers):
     chat = Chat(any_app, service_headers)
     place = chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS)

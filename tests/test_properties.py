@@ -252,6 +252,7 @@ PROPERTY_SETTINGS = settings(max_examples=200, deadline=None,
                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
+@pytest.mark.hazard("HAZ-003")
 @PROPERTY_SETTINGS
 @given(dialogue_contacts())
 def test_every_follow_up_gate_is_safe_no_answer_to_a_skipped_question_escalates(data):
@@ -276,6 +277,7 @@ def test_fall_questions_are_skipped_only_once_the_fall_and_a_long_lie_are_denied
         assert known.get("fallen") is False and known.get("on_floor_cannot_get_up") is False, fact_id
 
 
+@pytest.mark.hazard("HAZ-003")
 @PROPERTY_SETTINGS
 @given(dialogue_contacts(), st.data())
 def test_a_settled_decision_stays_settled_whatever_the_unasked_questions_would_have_said(data, more):
@@ -298,6 +300,7 @@ def test_a_settled_decision_stays_settled_whatever_the_unasked_questions_would_h
                                           after["safeguarding"]["level"])
 
 
+@pytest.mark.hazard("HAZ-003")
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dialogue_contacts())
 def test_partial_lists_and_nulls_never_make_the_route_less_urgent_than_asking_would(data):

@@ -2,6 +2,8 @@
 queue: real app, real engine, SQLite, staff logged in through the form."""
 from __future__ import annotations
 
+import pytest
+
 import re
 from datetime import timedelta
 
@@ -34,6 +36,7 @@ def _token(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_duty_worker_sees_the_person_their_words_the_facts_and_why_then_accepts_and_completes(app, client_as):
     contact_id, item_id = _contact(app, FALL, words="Mum has fallen and can't get up off the kitchen floor",
                                    person={"name": "Edith Clarke", "phone": "07700 900321",
@@ -57,6 +60,7 @@ def test_duty_worker_sees_the_person_their_words_the_facts_and_why_then_accepts_
     assert "Visited within the hour" in duty.get(f"/worklist/{item_id}").get_data(as_text=True)
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_an_admin_sees_the_referral_but_not_the_persons_details(app, client_as):
     _, item_id = _contact(app, FALL, person={"name": "Edith Clarke", "phone": "07700 900321"})
     page = client_as("admin").get(f"/worklist/{item_id}").get_data(as_text=True)
@@ -99,6 +103,7 @@ def test_the_refresh_fragment_is_the_list_alone_with_the_same_filters(app, clien
     assert "<html" not in fragment and 'id="worklist"' in fragment
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_nine_nine_nine_and_self_care_are_never_offered_to_send(app, client_as):
     _contact(app, {**KENT, "chest_pain": True})
     _contact(app, screen_clear(**KENT, information_topic="pendant alarm"))
@@ -121,6 +126,7 @@ def test_returned_referral_waits_in_the_supervisors_queue_and_comes_back_when_de
     assert contact_id in duty.get("/worklist/?view=open").get_data(as_text=True)
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_a_phone_referral_left_open_reaches_the_supervisors_and_can_be_closed_as_ended_early(app, client_as, clock):
     spoa = app.extensions["spoa"]
     contact_id = spoa.store.run(lambda db: contacts.create_contact(

@@ -57,6 +57,7 @@ def test_a_wrong_nhs_number_saves_nothing_and_says_why(store, triage):
         assert db.get(PersonDetails, contact_id) is None
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_the_audit_log_names_the_fields_changed_but_never_their_values(store, triage):
     contact_id = _create(store, triage, FALL).contact.id
     _save(store, contact_id, MARY)
@@ -65,6 +66,7 @@ def test_the_audit_log_names_the_fields_changed_but_never_their_values(store, tr
     assert rows and "Mary" not in str(rows[0].details) and rows[0].details["fields"] == sorted(MARY)
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_erasing_a_person_keeps_the_triage_and_the_audit_chain_whole(store, triage):
     contact_id = _create(store, triage, FALL).contact.id
     _save(store, contact_id, MARY)
@@ -96,6 +98,7 @@ def test_retention_erases_closed_contacts_past_the_limit_but_not_the_day_before(
 
 # -- consent ---------------------------------------------------------------------------------
 
+@pytest.mark.hazard("HAZ-009")
 def test_lonely_person_refusing_consent_gets_signposting_and_no_worklist_item(store, triage):
     outcome = _create(store, triage, {**LONELY, "consent_to_share": False})
     assert outcome.decision["route"] == "voluntary_sector" and outcome.worklist_item is None
@@ -109,6 +112,7 @@ def test_lonely_person_agreeing_to_share_is_referred(store, triage):
     assert outcome.worklist_item is not None and outcome.worklist_item.route == "voluntary_sector"
 
 
+@pytest.mark.hazard("HAZ-009")
 def test_a_fall_is_referred_for_urgent_response_even_when_sharing_was_refused(store, triage):
     outcome = _create(store, triage, {**FALL, "consent_to_share": False})
     assert outcome.worklist_item is not None and outcome.worklist_item.route == "rapid_response"
@@ -160,6 +164,7 @@ def test_returned_referral_stays_returned_until_something_decides_it_again(store
         assert same.status == "returned"
 
 
+@pytest.mark.hazard("HAZ-011")
 def test_override_to_mdt_gives_the_referral_two_working_days(store, triage):
     # Thursday 24 December 2026: Christmas, the weekend and Boxing Day (observed) don't count.
     christmas_eve = datetime(2026, 12, 24, 10, 0, tzinfo=timezone.utc)
@@ -193,6 +198,7 @@ def test_worklist_pages_report_the_true_count_and_filter_by_route_locality_and_o
 
 # -- no call is lost -------------------------------------------------------------------------
 
+@pytest.mark.hazard("HAZ-005")
 def test_a_referral_call_left_open_past_15_minutes_needs_a_supervisor_and_one_at_14_does_not(store, triage):
     contact_id = _console_call(store, triage, FALL)
     with store.session() as db:
@@ -209,6 +215,7 @@ def test_a_self_care_call_left_open_is_listed_but_needs_no_one(store, triage):
     assert not call["needs_attention"]
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_supervisor_takes_over_an_open_call(store, triage):
     contact_id = _console_call(store, triage, FALL)
     store.run(lambda db: calls.take_over(db, contact_id, actor="sup", actor_role="supervisor", now=T0))
@@ -216,6 +223,7 @@ def test_supervisor_takes_over_an_open_call(store, triage):
         assert db.get(ConsoleCall, contact_id).handler == "sup"
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_call_dropped_before_the_emergency_screen_goes_first_in_the_call_back_queue_with_the_number(store, triage):
     contact_id = _console_call(store, triage, {**KENT, "fallen": True})
     _save(store, contact_id, {"caller_phone": "07700 900456"}, actor="handler-1")

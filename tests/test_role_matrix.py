@@ -84,6 +84,7 @@ def _client(app, who: str):
     return client, headers
 
 
+@pytest.mark.hazard("HAZ-013")
 @pytest.mark.parametrize("who", WHO)
 def test_every_api_endpoint_lets_in_exactly_the_roles_that_may_use_it(app, who):
     ids = _setup(app)
@@ -136,6 +137,7 @@ def test_facts_on_a_closed_contact_are_refused_and_the_red_flag_kept(app, client
         assert contacts.current_facts(db, ids["contact"])["on_floor_cannot_get_up"] is True
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_every_api_endpoint_has_a_row_in_the_matrix(app):
     rows = {(method, path.replace("{contact}", "{contact_id}").replace("{item}", "{item_id}")
              .replace("{call}", "{contact_id}").replace("/999/", "/{outbox_id}/")) for method, path, _, _ in MATRIX}

@@ -38,6 +38,7 @@ def test_suicidal_with_the_plan_not_yet_asked_asks_about_the_plan_next():
 
 # --- 1.1: a plan or intent implies the thoughts (derived fact `suicidal`, MH-3) ----------------
 
+@pytest.mark.hazard("HAZ-018")
 @covers("MH-3", positive=True)
 @covers("MH-1", positive=True)
 def test_a_plan_to_end_his_life_with_thoughts_never_asked_goes_to_the_crisis_team_within_4_hours():
@@ -62,12 +63,14 @@ def test_no_plan_and_thoughts_never_asked_is_not_suicidal_and_asks_about_thought
     assert "suicidal_thoughts" in decision["missing"]
 
 
+@pytest.mark.hazard("HAZ-018")
 def test_learning_that_thoughts_are_denied_never_makes_a_plan_less_urgent():
     before = decide(suicide_plan_or_intent=True)
     after = decide(suicide_plan_or_intent=True, suicidal_thoughts=False)
     assert before["response_target"] == after["response_target"] == "PT4H"
 
 
+@pytest.mark.hazard("HAZ-018")
 def test_thoughts_denied_still_asks_about_a_plan():
     # FAILSAFE-6: the plan question is not gated behind a "yes" to thoughts.
     decision = decide(suicidal_thoughts=False)

@@ -2,6 +2,8 @@
 §4 and FAILSAFE-6). Scenarios in boundary pairs: the same story one answer apart."""
 from __future__ import annotations
 
+import pytest
+
 from engine_helpers import contact, decide, decide_raw, get_triage, NOW
 
 # A fall with a long lie and no injury, with the safeguarding questions answered "no".
@@ -102,6 +104,7 @@ def test_abused_woman_with_one_condition_heard_in_passing_is_asked_about_her_con
     assert "long_term_conditions" in decision["missing"]
 
 
+@pytest.mark.hazard("HAZ-003")
 def test_woman_hit_by_her_partner_with_children_who_see_it_and_one_condition_heard_is_not_settled():
     # Issue 12's story: the child referral is urgent at once; the adult referral hangs on her
     # care and support needs, so the conditions heard in passing are asked about.
@@ -132,6 +135,7 @@ def test_abused_woman_with_two_conditions_heard_in_passing_is_referred_without_a
     assert "long_term_conditions" not in decision["missing"]
 
 
+@pytest.mark.hazard("HAZ-003")
 def test_man_with_a_learning_disability_and_one_everyday_task_heard_is_asked_for_the_others():
     # Issue 12: one of two tasks heard, the list read as complete, no Care Act assessment.
     decision = decide_partial(["outcomes_unable"], learning_disability=True, outcomes_unable=["hygiene"],
@@ -140,6 +144,7 @@ def test_man_with_a_learning_disability_and_one_everyday_task_heard_is_asked_for
     assert "outcomes_unable" in decision["missing"]
 
 
+@pytest.mark.hazard("HAZ-003")
 def test_man_with_a_learning_disability_and_two_everyday_tasks_confirmed_gets_a_care_act_assessment():
     decision = decide(learning_disability=True, outcomes_unable=["nutrition", "hygiene"],
                       needs_from_illness_or_disability=True, wellbeing_impact_significant=True)

@@ -162,6 +162,7 @@ def _warm_up(dialogue_url: str) -> None:
                          headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
 
 
+@pytest.mark.hazard("HAZ-007")
 @pytest.mark.slow
 def test_ten_residents_at_once_on_two_threads_all_get_rasas_answer(tmp_path):
     """The page's relay holds a web thread while Rasa works; the actions' calls go to the

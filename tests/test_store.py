@@ -49,6 +49,7 @@ def test_invalid_contact_leaves_nothing_behind(store, triage):
     assert _count(store, Contact) == 0 and _count(store, FactEvent) == 0
 
 
+@pytest.mark.hazard("HAZ-019")
 def test_failure_after_the_contact_is_written_rolls_the_contact_back(store, triage):
     def work(db):
         contacts.create_contact(db, triage, {"facts": screen_clear(**KENT)}, now=T0)
