@@ -218,6 +218,10 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
 
     state = spoa.store.run(work, conflict_retries=1)
     contact_id, decision = state["contact_id"], state["decision"]
+    if contact_id is not None and text.strip() and not detail:
+        # The person's own words about what is wrong (not their contact details), for the duty
+        # worker's referral page; erased with their details.
+        spoa.store.run(lambda db: people.record_words(db, contact_id, text, source="chat", now=now))
     if "changing" in state:
         question = state["changing"]
         return {"contact_id": contact_id, "decision": decision, "question": question.to_dict() if question else None,

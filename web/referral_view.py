@@ -95,8 +95,9 @@ def referral(session: Session, item_id: int, *, now: datetime, with_person: bool
         "item": row(session, item, now),
         "contact": contacts.contact_summary(contact),
         "person": people.details_dict(session.get(people.PersonDetails, contact.id)) if with_person else None,
-        "words": people.words(session, contact.id),
-        "notes": call.notes if call is not None else None,
+        # Free text can name people: shown only to those who may see the person's details.
+        "words": people.words(session, contact.id) if with_person else [],
+        "notes": call.notes if call is not None and with_person else None,
         "call_ended_early": call is not None and call.close_reason == "ended_early",
         "facts": _facts_with_sources(session, contact.id),
         "decision": {

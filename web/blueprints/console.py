@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from spoa.contact import ContactError
 from spoa.flows import build_question
+from spoa.person import FIELDS, LABELS
 from web import console_service as console
 from web.bootstrap import services
 from web.errors import error_response, json_error
@@ -34,6 +35,8 @@ csrf.exempt(bp)
 log = logging.getLogger(__name__)
 
 TAKES_CALLS = ("call_handler",)
+# A supervisor who takes over an open call (web/store/calls.py) finishes it here.
+FINISHES_CALLS = ("call_handler", "supervisor")
 MAY_VIEW = ("call_handler", "supervisor", "admin")
 
 
@@ -194,7 +197,11 @@ def _actor():  # noqa: ANN202
 def index():
     """The console page (the script loads the handler's open calls and resumes the last one)."""
     actor = current_actor()
-    return render_template("console/index.html", can_take_calls=actor.role in TAKES_CALLS,
+    with services().store.session() as db:
+        holds_calls = bool(console.my_open_calls(db, actor.name))
+    return render_template("console/index.html", can_start_calls=actor.role in TAKES_CALLS,
+                           can_take_calls=actor.role in TAKES_CALLS or (actor.role in FINISHES_CALLS and holds_calls),
+                           person_fields=[(name, LABELS[name]) for name in FIELDS],
                            channels=console.CHANNELS, callers=console.CALLERS,
                            routes=list(console.ROUTE_LABELS.items()),
                            red_flags=[(f, console.fact_question(_triage().flows, f))
@@ -259,7 +266,7 @@ def get_call(contact_id: str):
 
 
 @bp.post("/api/contacts/<contact_id>/answer")
-@api_auth(*TAKES_CALLS, service=False)
+@api_auth(*FINISHES_CALLS, service=False)
 def answer(contact_id: str):
     """Answer a question: {"question": id, "answer": value, "ask": [facts shown], "change": bool}."""
     spoa, body = services(), _body()
@@ -274,7 +281,7 @@ def answer(contact_id: str):
 
 
 @bp.post("/api/contacts/<contact_id>/facts")
-@api_auth(*TAKES_CALLS, service=False)
+@api_auth(*FINISHES_CALLS, service=False)
 def set_facts(contact_id: str):
     """Set or change facts directly (a red-flag tick, a confirmed proposal): {"facts": {...}}.
     "from_notes": true records them as confirmed extraction proposals."""
@@ -288,7 +295,7 @@ def set_facts(contact_id: str):
 
 
 @bp.post("/api/contacts/<contact_id>/notes")
-@api_auth(*TAKES_CALLS, service=False)
+@api_auth(*FINISHES_CALLS, service=False)
 def notes(contact_id: str):
     """Save the notes ({"notes": text, "propose": true}) and propose the facts found in them
     (nothing is set until confirmed); "propose": false only saves."""
@@ -315,7 +322,7 @@ def notes(contact_id: str):
 
 
 @bp.post("/api/contacts/<contact_id>/close")
-@api_auth(*TAKES_CALLS, service=False)
+@api_auth(*FINISHES_CALLS, service=False)
 def close(contact_id: str):
     """Confirm or override (reason required) and close: {"action", "route"?, "pathway"?, "reason"?}."""
     spoa, body = services(), _body()

@@ -25,6 +25,7 @@ from web.store import calls, contacts, worklist
 
 bp = Blueprint("worklist", __name__, url_prefix="/worklist")
 PER_PAGE = 25
+MISSING = {"reason": "Give a reason for returning this item.", "outcome": "Say what the outcome was."}
 
 
 def _list_args() -> tuple[worklist.WorklistFilter, int, dict]:
@@ -78,7 +79,7 @@ def _act(item_id: int, action, form=None, field: str = "reason", flag: str = "do
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             return show({"form": "The form expired; try again."}, 400)
-        return show({field: form.errors[field][0] if field in form.errors else "Check the form."}, 400)
+        return show({field: MISSING.get(field, "Check the form.")}, 400)
     now = spoa.now()
     try:
         spoa.store.run(lambda db: action(db, actor=actor.name, actor_role=actor.role, now=now))
