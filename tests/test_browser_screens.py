@@ -357,7 +357,7 @@ def test_notes_naming_two_kinds_of_abuse_give_one_proposal_each(live_app, new_pa
 
 # -- the supervisor's oversight and the duty worker's worklist ----------------------------------
 
-SUPERVISOR_PAGES = ["/audit/dashboard", "/audit/contacts", "/audit/charts", "/audit/log"]
+SUPERVISOR_PAGES = ["/audit/dashboard", "/audit/contacts", "/audit/charts", "/audit/log", "/worklist/outbox/"]
 
 
 @pytest.fixture(scope="module")
