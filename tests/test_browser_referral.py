@@ -145,3 +145,33 @@ def test_console_details_panel_names_a_wrong_nhs_number_and_a_dropped_call_goes_
     assert "Call ended before triage finished" in callback and "call back now" in callback
     # The one refusal expected: the wrong NHS number's 422, which the panel showed.
     assert [e for e in page_errors(page) if "status of 422" not in e] == []
+
+
+def test_the_worklist_refreshes_itself_but_never_under_a_reason_being_typed(live_app, new_page):
+    spoa = live_app.extensions["spoa"]
+
+    def lonely():
+        return spoa.store.run(lambda db: contacts.create_contact(
+            db, spoa.triage, {"channel": "web_chat", "facts": screen_clear(age=70, locality="west_kent",
+                                                                            lonely_or_isolated=True)},
+            now=spoa.now(), source="chat")).contact.id
+
+    first = lonely()
+    page = _staff_page(live_app, new_page, "duty_worker")
+    page.goto("/worklist/?locality=west_kent")
+    item = page.locator("li.app-worklist__item", has_text=first)
+    item.locator("summary").click()
+    item.locator("textarea").fill("Checking with the GP first")
+    second = lonely()
+    # The page refreshes every 30 s and when it is shown again; the second is what a test can wait for.
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_function("() => document.getElementById('worklist-live').hasAttribute('data-waiting')")
+    assert second not in page.inner_text("#worklist")             # busy: the reason is kept
+    assert item.locator("textarea").input_value() == "Checking with the GP first"
+    item.locator("textarea").fill("")
+    item.locator("summary").click()
+    page.locator("h1").click()
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_function("() => document.getElementById('worklist-live').hasAttribute('data-refreshed')")
+    assert second in page.inner_text("#worklist") and "locality=west_kent" in page.url
+    assert page_errors(page) == []

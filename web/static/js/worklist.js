@@ -18,7 +18,8 @@
   }
 
   function refresh() {
-    if (document.hidden || busy()) { return; }
+    if (document.hidden) { return; }
+    if (busy()) { live.setAttribute("data-waiting", String(Date.now())); return; }   // try again next time
     fetch(url, {credentials: "same-origin", headers: {"Accept": "text/html"}}).then(function (response) {
       if (!response.ok) { return null; }
       return response.text();
