@@ -241,16 +241,17 @@ STEPS_UNKNOWN = "I don't know"
 def _steps_answer(form) -> tuple[dict | None, str | None]:  # noqa: ANN001
     """The posted answer to the question on screen, or an error to show beside it."""
     question_id = form.get("question_id") or ""
-    spec = services().triage.flows.by_id.get(question_id)
-    if spec is None or question_id != session.get("chat_question"):
+    if not _is_question(question_id) or question_id != session.get("chat_question"):
         return None, "That question has moved on: answer the one below."
+    spec = services().triage.flows.by_id.get(question_id)      # None for a contact detail (text)
+    many = spec is not None and spec.kind in ("checklist", "multi")
     if form.get("unknown"):
         return {"question_id": question_id, "value": STEPS_UNKNOWN}, None
     values = [value for value in form.getlist("answer") if value.strip()]
     if not values:
-        return None, "Tick the boxes that apply, or None of these." if spec.kind in ("checklist", "multi") \
+        return None, "Tick the boxes that apply, or None of these." if many \
             else "Choose or type an answer, or choose I don't know."
-    value = values if spec.kind in ("checklist", "multi") else values[0]
+    value = values if many else values[0]
     try:
         return {"question_id": question_id, "value": _answer_value(value)}, None
     except ApiError as error:
