@@ -25,6 +25,7 @@ import argparse
 import csv
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -124,6 +125,7 @@ def new_stack(profile: str) -> tuple[chat_stack.ChatStack, str, str | None, list
                 connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
     cleanup.append(drop)
     stack.env = {"SPOA_ENV": "production", "DATABASE_URL": PG_URL, "DATABASE_SCHEMA": app_schema,
+                 "SPOA_AUDIT_KEY": secrets.token_hex(32),
                  "RATELIMIT_STORAGE_URI": REDIS_URL, "SPOA_PROXY_HOPS": "1",
                  "SESSION_COOKIE_SECURE": "0",   # plain HTTP on loopback stands in for the TLS proxy
                  "SPOA_LOGIN_RATE_LIMIT": "1000 per minute", "DATABASE_POOL_SIZE": "10"}

@@ -314,3 +314,24 @@ def test_records_cannot_be_bulk_inserted_past_the_seal(store):
     with pytest.raises(RuntimeError, match="sealed"):
         store.run(lambda db: db.execute(insert(FactEvent), [{"contact_id": "SPA-0000-0001", "fact": "age",
                                                              "value": 80, "source": "api", "actor": "x", "at": T0}]))
+
+
+def test_a_head_file_left_from_another_database_is_not_read_against_this_chain(store, tmp_path, database):
+    _log(store, 3)
+    other_file = tmp_path / "other-head.log"
+    other_file.write_text('{"chain":"' + "f" * 64 + '","id":9,"hash":"' + "e" * 64 + '"}\n')
+    other = Store(store.url, schema=store.schema, audit_settings=AuditSettings(key=AUDIT_KEY, head_file=other_file))
+    with other.session() as db:
+        result = audit.verify(db)
+    other.dispose()
+    assert result.ok and any("no heads of this chain" in warning for warning in result.warnings)
+
+
+def test_two_processes_making_the_instance_key_at_once_get_the_same_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from web.settings import instance_secret_key
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: instance_secret_key(tmp_path, "audit_key"), range(16)))
+    assert len(keys) == 1

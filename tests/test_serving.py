@@ -30,7 +30,7 @@ from web.store.models import Contact, User
 
 TOKEN = secrets.token_urlsafe(32)
 PRODUCTION = {"SPOA_ENV": "production", "SECRET_KEY": "k" * 40, "SPOA_SERVICE_TOKEN": TOKEN,
-              "DATABASE_URL": PG_URL, "RATELIMIT_STORAGE_URI": REDIS_URL}
+              "SPOA_AUDIT_KEY": "a" * 40, "DATABASE_URL": PG_URL, "RATELIMIT_STORAGE_URI": REDIS_URL}
 
 
 def count(url: str, model, schema: str | None = None) -> int:
@@ -45,7 +45,7 @@ def count(url: str, model, schema: str | None = None) -> int:
 # -- the production profile -------------------------------------------------------------------
 
 @pytest.mark.parametrize("missing, says", [
-    ("SECRET_KEY", "SECRET_KEY"), ("SPOA_SERVICE_TOKEN", "SPOA_SERVICE_TOKEN"),
+    ("SECRET_KEY", "SECRET_KEY"), ("SPOA_SERVICE_TOKEN", "SPOA_SERVICE_TOKEN"), ("SPOA_AUDIT_KEY", "SPOA_AUDIT_KEY"),
     ("DATABASE_URL", "PostgreSQL"), ("RATELIMIT_STORAGE_URI", "Redis")])
 def test_production_without_a_setting_refuses_to_start_naming_it(missing, says):
     problems = production_problems({**PRODUCTION, missing: None})

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,10 @@ def production_problems(settings: dict[str, Any]) -> list[str]:
         problems.append("RATELIMIT_STORAGE_URI must be a Redis URL (redis://...), shared by every worker")
     if len(str(settings.get("SPOA_SERVICE_TOKEN") or "")) < MIN_SECRET_CHARS:
         problems.append(f"SPOA_SERVICE_TOKEN must be set (at least {MIN_SECRET_CHARS} characters)")
+    # Every process must key the audit chain alike, and the key must not be a file beside the
+    # data that a database administrator could read (docs/safety/README.md).
+    if len(str(settings.get("SPOA_AUDIT_KEY") or "")) < MIN_SECRET_CHARS:
+        problems.append(f"SPOA_AUDIT_KEY must be set (at least {MIN_SECRET_CHARS} characters)")
     return problems
 
 
@@ -102,13 +107,20 @@ class ConfigurationError(RuntimeError):
 
 
 def instance_secret_key(instance_path: Path, name: str = "secret_key") -> str:
-    """The key in instance/<name>, generated (owner-only) on first use."""
+    """The key in instance/<name>, generated (owner-only) on first use. Processes started
+    together (make run) may race to make it: the loser reads the winner's key."""
     path = instance_path / name
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
     instance_path.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # the winner writes one short line just after creating the file
+            existing = path.read_text(encoding="utf-8").strip()
+            if existing:
+                return existing
+            time.sleep(0.02)
+        raise RuntimeError(f"{path} exists but is empty; remove it to generate a new key") from None
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(key + "\n")
     return key

@@ -116,7 +116,7 @@ def append_many(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, 
     session.execute(insert(AuditEntry), made)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev_hash)
                     .execution_options(synchronize_session=False))
-    session.info["audit_new_head"] = (made[-1]["id"], prev_hash)
+    session.info["audit_new_head"] = (made[-1]["id"], prev_hash, _chain_id(session, made))
     return made
 
 
@@ -131,13 +131,17 @@ def append(session: Session, *, actor: str, action: str, actor_role: str | None 
 
 # -- the external anchor -----------------------------------------------------------------------
 
-def anchor_head(settings: AuditSettings, head: tuple[int, str]) -> None:
-    """After a commit: append the chain's new head to the head file and to the log."""
-    last_id, last_hash = head
+def anchor_head(settings: AuditSettings, head: tuple[int, str, str]) -> None:
+    """After a commit: append the chain's new head to the head file and to the log.
+
+    Each line names its chain by the hash of the chain's first row, so a head file that
+    outlives its database (a development database deleted and made again) is not read
+    against another chain."""
+    last_id, last_hash, chain = head
     log.info("audit head %d %s", last_id, last_hash)
     if settings.head_file is None:
         return
-    line = json.dumps({"id": last_id, "hash": last_hash}, separators=(",", ":")) + "\n"
+    line = json.dumps({"chain": chain, "id": last_id, "hash": last_hash}, separators=(",", ":")) + "\n"
     settings.head_file.parent.mkdir(parents=True, exist_ok=True)
     # O_APPEND: one short write per line, so lines from several processes never interleave.
     descriptor = os.open(settings.head_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -147,18 +151,27 @@ def anchor_head(settings: AuditSettings, head: tuple[int, str]) -> None:
         os.close(descriptor)
 
 
-def read_anchors(head_file: Path) -> dict[int, str]:
-    """The heads recorded outside the database: row id -> hash (a torn last line is ignored)."""
+def read_anchors(head_file: Path, chain: str | None = None) -> dict[int, str]:
+    """The heads recorded outside the database for one chain (all chains when None):
+    row id -> hash. A torn last line is ignored."""
     anchors: dict[int, str] = {}
     if not head_file.exists():
         return anchors
     for line in head_file.read_text(encoding="utf-8").splitlines():
         try:
             record = json.loads(line)
-            anchors[int(record["id"])] = str(record["hash"])
-        except (ValueError, KeyError, TypeError):
+            if chain is None or record.get("chain") == chain:
+                anchors[int(record["id"])] = str(record["hash"])
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
     return anchors
+
+
+def _chain_id(session: Session, made: list[dict[str, Any]]) -> str:
+    """The hash of the chain's first row: which chain a head belongs to."""
+    if made and made[0]["id"] == 1:
+        return made[0]["hash"]
+    return session.scalar(select(AuditEntry.hash).where(AuditEntry.id == 1)) or GENESIS_HASH
 
 
 # -- verification ------------------------------------------------------------------------------
@@ -244,8 +257,12 @@ def verify(session: Session) -> VerifyResult:
     head = session.execute(select(AuditHead.last_id, AuditHead.last_hash, AuditHead.keyed_from)
                            .where(AuditHead.id == 1)).one_or_none()
     keyed_from = head.keyed_from if head is not None else 1
-    anchors = read_anchors(settings.head_file) if settings.head_file else {}
+    first = session.scalar(select(AuditEntry.hash).where(AuditEntry.id == 1))
+    anchors = read_anchors(settings.head_file, first) if settings.head_file and first else {}
     warnings = []
+    if settings.head_file and first and not anchors and read_anchors(settings.head_file):
+        warnings.append("the head file holds no heads of this chain (a new database, or a chain rewritten "
+                        "from its first row)")
     if not settings.keyed:
         warnings.append("no audit key is configured (SPOA_AUDIT_KEY): the chain is not keyed")
     if settings.head_file is None:
