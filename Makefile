@@ -43,8 +43,10 @@ rasa-setup: $(RASA_STAMP)
 rasa-train: rasa-setup
 	scripts/rasa_train.sh
 
+# The run's JUnit XML (reports/junit.xml) is the evidence `spoa safety report` reads.
 test: setup system-deps rasa-train
-	$(BIN)/python -m pytest -q
+	@mkdir -p reports
+	$(BIN)/python -m pytest -q --junitxml=reports/junit.xml
 
 # The clinical safety case (DCB0129): the whole suite with JUnit output, then the report from
 # docs/safety/hazards.yml and that run (reports/safety/safety-case.md and .html). The report is
