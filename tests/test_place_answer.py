@@ -153,6 +153,8 @@ def test_signposted_contacts_are_listed_for_supervisors_with_the_reason_and_the_
     html = client.get("/audit/signposted").get_data(as_text=True)
     assert chat.contact_id in html and served.contact_id not in html
     assert "just outside Chatham, near the docks" in html and "Medway Council" in html and "Another area" in html
+    page = client.get(f"/audit/contacts/{served.contact_id}").get_data(as_text=True)
+    assert "Place as given" in page and "at home" in page        # the words beside the unknown locality
 
 
 def test_a_place_that_still_cant_be_found_the_second_time_is_not_asked_a_third_time(any_app, service_headers):
@@ -163,3 +165,21 @@ def test_a_place_that_still_cant_be_found_the_second_time_is_not_asked_a_third_t
     reply = chat.answer(again, "at her bungalow")
     assert (reply["question"] or {}).get("id") != place["id"]
     assert reply["decision"]["route"] == "rapid_response" and _stored(any_app, chat.contact_id)[0] is None
+
+
+@pytest.mark.parametrize("given, locality, scope", [
+    ("Wittersham", "ashford", "rapid_response"), ("just outside Hythe, Kent", "south_kent_coast", "rapid_response"),
+    ("TN30 6AB", "ashford", "rapid_response"), ("at home", None, "rapid_response"),
+    ("Glasgow", None, "rapid_response"),                 # not recognised: unknown, served (FAILSAFE-3)
+    ("Chatham", "Chatham", "out_of_scope"),
+])
+def test_the_api_resolves_a_contacts_place_through_the_gazetteer(any_app, service_headers, given, locality, scope):
+    fall = {**{fact: False for fact in SCREEN}, "age": 90, "fallen": True, "on_floor_cannot_get_up": True,
+            "fall_injury": "none", "head_injury": False, "locality": given}
+    response = any_app.test_client().post("/api/contacts", json={"channel": "professional_referral", "facts": fall},
+                                          headers=service_headers)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["decision"]["route"] == scope
+    stored_locality, words, _ = _stored(any_app, body["id"])
+    assert (stored_locality, words) == (locality, given)

@@ -166,7 +166,7 @@ def create_contact(session: Session, triage: Triage, data: Any, *, now: datetime
     contact = Contact(id=new_reference(), channel=parsed.get("channel"), received_at=received_at,
                       created_at=now, updated_at=now, status="open", conversation_id=conversation_id,
                       locality_words=_place_words(data.get("facts") if isinstance(data, dict) else None,
-                                                  parsed.get("facts") or {}, locality_words))
+                                                  locality_words, triage.config.localities))
     session.add(contact)
     session.flush()
     if heard:
@@ -176,13 +176,13 @@ def create_contact(session: Session, triage: Triage, data: Any, *, now: datetime
     return _decide_again(session, triage, contact, now, refer)
 
 
-def _place_words(raw_facts: Any, parsed: dict, given: str | None) -> str | None:
+def _place_words(raw_facts: Any, given: str | None, localities: Any) -> str | None:
     """The place as the person gave it: from the dialogue (`given`), or the raw `locality` a
-    client sent when the gazetteer read it as something else ("Ramsgate" -> thanet)."""
+    client sent, unless it was a configured locality id already."""
     if isinstance(given, str) and given.strip():
         return " ".join(given.split())
     raw = raw_facts.get("locality") if isinstance(raw_facts, dict) else None
-    if isinstance(raw, str) and raw.strip() and raw != parsed.get("locality"):
+    if isinstance(raw, str) and raw.strip() and raw not in localities:
         return " ".join(raw.split())
     return None
 
@@ -227,7 +227,7 @@ def add_facts(session: Session, triage: Triage, contact_id: str, facts: Any, *, 
     if heard:
         _add_fact_events(session, contact.id, triage.parse_facts(heard), source="extraction", actor=actor, at=now)
     parsed = triage.parse_facts(facts)
-    words = _place_words(facts, parsed, locality_words)
+    words = _place_words(facts, locality_words, triage.config.localities)
     if words is not None:
         contact.locality_words = words
     # parse_facts drops nulls; here a null is an answer ("not known after all") and is kept.
