@@ -2,6 +2,7 @@
 through a receiver that is down, failing or refusing, and with several dispatchers at once."""
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from dataclasses import replace
@@ -11,11 +12,13 @@ import requests
 
 from browser_helpers import serve
 from conftest import csrf_token, make_app
-from fhir_helpers import accepted_referral, triage_sending_to
+from fhir_helpers import accepted_referral, example, triage_sending_to
+from spoa.config import config_from_mapping
 from spoa.delivery import DeliveryPolicy
 from web.outbox_dispatcher import Dispatcher
 from web.receiver import ReceiverState, create_receiver
-from web.store import Store, outbox
+from web.store import Store, contacts, outbox
+from web.store.models import WorklistItem
 
 POLICY = DeliveryPolicy(max_attempts=4, first_retry_seconds=30, max_backoff_seconds=600, timeout_seconds=2)
 
@@ -201,3 +204,21 @@ def test_a_team_that_wants_a_token_refuses_a_message_sent_without_it(sending_app
     refused = reload(sending_app, message)
     assert refused.status == "dead" and refused.last_status_code == 401 and state.processed == {}
     assert "Authorization" in refused.last_error
+
+
+def test_an_accept_whose_message_cannot_be_written_is_not_accepted(triage, tmp_path, clock, client_as, staff_json):
+    """The message is written in the accept's transaction: no team for it, no accept either."""
+    nowhere = json.loads(json.dumps(dict(triage.config.data)))
+    nowhere["referrals"]["teams"] = []
+    app = make_app({"SPOA_CLOCK": clock, "SPOA_TRIAGE": replace(triage, config=config_from_mapping(nowhere))},
+                   triage, tmp_path)
+    spoa = app.extensions["spoa"]
+    stored = spoa.store.run(lambda db: contacts.create_contact(db, spoa.triage, example("fall-long-lie")["contact"],
+                                                               now=clock.now))
+    duty = client_as("duty_worker", app)
+    response = duty.post(f"/api/worklist/{stored.worklist_item.id}/accept", json={}, headers=staff_json(duty))
+    assert response.status_code == 409 and "no receiving team" in response.get_json()["message"]
+    with spoa.store.session() as db:
+        assert db.get(WorklistItem, stored.worklist_item.id).status == "open"
+        assert outbox.for_contact(db, stored.contact.id) == []
+    spoa.store.dispose()

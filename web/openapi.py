@@ -211,7 +211,7 @@ def openapi_document(app: Flask | None = None) -> dict[str, Any]:
             "requestBody": {"required": False, "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"note": {"type": "string"}}}}}},
             "responses": {"200": _ok("The item", "#/components/schemas/WorklistItem"), "404": ERRORS_READ["404"],
-                          "409": _error_response("Already resolved"), **ERRORS_WRITE}}},
+                          "409": _error_response("Already resolved, or no receiving team configured for it"), **ERRORS_WRITE}}},
         "/api/worklist/{item_id}/return": {"post": {
             "summary": "Return with a reason", "security": staff_only, "parameters": [ITEM_ID],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from spoa.delivery import DeliveryPolicy
 from spoa.fhir import Person, Referral, email_summary, referral_bundle
-from spoa.fhir.teams import Team, load_teams
+from spoa.fhir.teams import NoTeam, Team, load_teams
 from web.labels import PATHWAY_LABELS, ROUTE_LABELS
 from web.store import contacts, outbox, worklist
 from web.store.models import Decision, OutboxMessage, PersonDetails, WorklistItem
@@ -93,5 +93,9 @@ def accept_and_send(session: Session, spoa: Any, item_id: int, *, actor: str, ac
                     note: str | None = None) -> WorklistItem:
     """The duty worker accepts the item and its referral message is stored, in one transaction."""
     item = worklist.accept(session, item_id, actor=actor, actor_role=actor_role, now=now, note=note)
-    send_referral(session, spoa, item, actor=actor, now=now)
+    try:
+        send_referral(session, spoa, item, actor=actor, now=now)
+    except NoTeam as error:  # the whole accept rolls back: an accepted referral always has its message
+        raise worklist.WorklistError(f"{error}: the referral was not accepted. Ask the system administrator to "
+                                     "add a receiving team to config.yml (referrals.teams).", status=409) from None
     return item
