@@ -31,7 +31,7 @@ MISSING = {"reason": "Give a reason for returning this item.", "outcome": "Say w
 def _list_args() -> tuple[worklist.WorklistFilter, int, dict]:
     try:
         filters = worklist_filter_from_args()
-        page = max(1, int(request.args.get("page", 1)))
+        page = min(max(1, int(request.args.get("page", 1))), 1_000_000)  # the database's offset stays small
     except (ApiError, ValueError):
         abort(400, description="The worklist's filters are not valid; clear them and try again.")
     keep = {key: value for key, value in request.args.items() if key in ("view", "route", "locality", "overdue", "kind")
