@@ -208,8 +208,9 @@ class Extractor:
         callers = [c for c in (facts.get("caller"), known.get("caller")) if c]
         caller = min(callers, key=CALLER_PRIORITY.index) if callers else None
         found = self._drop_callers_own(found, ignored, caller)
-        facts, _ = self._resolve([dict(item) for item in found])
-        # "she isn't hurt" is a fall injury only where there was a fall, and so on
+        # "she isn't hurt" is a fall injury only where there was a fall, and so on; the fall
+        # must come from a phrase that stands on its own ("I can't lift him" implies no fall)
+        facts, _ = self._resolve([dict(item) for item in found if not self.patterns[item["rule"]].requires])
         kept = []
         for item in found:
             requires = self.patterns[item["rule"]].requires
