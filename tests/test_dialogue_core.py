@@ -311,3 +311,14 @@ def test_the_read_back_of_self_care_with_a_safeguarding_referral_never_says_no_r
     from spoa.dialogue.wording import readback_no_target
     assert "No referral" not in readback_no_target(self_care("referral", ["adult"]))
     assert readback_no_target(self_care("none", [])).startswith("No referral")
+
+
+def test_after_she_hasnt_fallen_the_injury_question_waits_for_the_floor_question(flows):
+    decision = {"route": "rapid_response", "missing": ["fall_injury", "head_injury"], "settled": False}
+    assert core.next_question(flows, decision, {"fallen": False}, "resident").id == "on_floor_cannot_get_up"
+    assert core.next_question(flows, decision, {}, "resident").id == "fallen"
+
+
+def test_after_a_fall_the_injury_question_is_asked_at_once(flows):
+    decision = {"route": "rapid_response", "missing": ["fall_injury", "head_injury"], "settled": False}
+    assert core.next_question(flows, decision, {"fallen": True}, "resident").id == "fall_injury"

@@ -220,7 +220,7 @@ def test_every_question_has_distinct_keys_for_the_console(flows):
 
 
 def test_question_to_dict_is_what_the_chat_channel_sends(flows):
-    data = next_question(flows, ["fall_injury"], {}, "resident").to_dict()
+    data = next_question(flows, ["fall_injury"], {"fallen": True}, "resident").to_dict()
     assert data["ask"] == ["fall_injury"]
     assert data["kind"] == "choice"
     assert [o["value"] for o in data["options"]] == ["none", "minor", "serious", "unknown"]

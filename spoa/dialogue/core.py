@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 from spoa import consent
 from spoa.dialogue.questions import Flows, Question, build_question
 from spoa.vocabulary import facts as vocabulary_facts
+from spoa.vocabulary import load_follow_ups
 
 REFERRING_ROUTES = ("rapid_response", "mdt", "voluntary_sector")
 CONSENT_FACT = "consent_to_share"
@@ -166,16 +167,45 @@ def next_fact_question(flows: Flows, decision: Mapping[str, Any], facts: Mapping
     for fact in missing:
         if fact in skip or (fact in facts and fact not in partial):
             continue
+        # A follow-up not yet opened by what is known asks its gate first: "has she fallen?"
+        # before "did she get hurt when she fell?", and after "she hasn't fallen", "is she on
+        # the floor?" (rules/facts.yml follow_ups; asking more, never less: FAILSAFE-6).
+        fact = _gate_first(fact, facts, skip, flows) or fact
         spec = flows.by_fact.get(fact)
         if spec is None:
             raise KeyError(f"no question asks fact {fact!r}")
         if spec.kind == "checklist":
-            wanted = [f for f in spec.facts if f in missing and f not in skip and f not in facts]
+            wanted = [f for f in spec.facts if (f in missing or f == fact) and f not in skip and f not in facts]
         else:
             wanted = list(spec.facts)
         shown = {f: facts[f] for f in wanted if f in partial}
         shown.update({f: heard[f] for f in wanted if f in heard and f not in shown})
         return build_question(spec, audience, known_facts(facts), wanted, heard=shown)
+    return None
+
+
+def _opened(wanted: Any, value: Any) -> bool:
+    """Does a parent's known value make its follow-up worth asking (rules/facts.yml)?"""
+    if wanted is True:
+        return value is True
+    if wanted == "any":
+        return value is not None
+    if wanted == "not_empty":
+        return bool(value)
+    if isinstance(wanted, dict) and "count_gte" in wanted:
+        return isinstance(value, list) and len(value) >= wanted["count_gte"]
+    return value == wanted
+
+
+def _gate_first(fact: str, facts: Mapping[str, Any], skip: set, flows: Flows) -> str | None:
+    """The gating fact to ask before `fact`, or None when `fact` is open already (a parent's
+    answer opens it) or no gate is left to ask."""
+    alternatives = load_follow_ups().get(fact) or ()
+    if not alternatives or any(parent in facts and _opened(wanted, facts[parent]) for parent, wanted in alternatives):
+        return None
+    for parent, _wanted in alternatives:
+        if parent not in facts and parent not in skip and parent in flows.by_fact:
+            return _gate_first(parent, facts, skip, flows) or parent
     return None
 
 
