@@ -241,80 +241,85 @@ def rasa_stack():
             yield stack
 
 
-@pytest.mark.rasa
-def test_fall_with_long_lie_goes_to_rapid_response_in_a_whole_chat_with_rasa(rasa_stack, browser):
-    context = browser.new_context(base_url=rasa_stack.web_url, viewport={"width": 1100, "height": 900})
-    try:
+@pytest.fixture
+def rasa_chat(rasa_stack, browser):
+    """rasa_chat(width, height) -> the chat page of the whole stack, in a fresh context."""
+    contexts = []
+
+    def make(width: int, height: int):  # noqa: ANN202
+        context = browser.new_context(base_url=rasa_stack.web_url, viewport={"width": width, "height": height})
+        contexts.append(context)
         page = context.new_page()
         record_errors(page)
-        open_chat(page)
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        say(page, "Mum's fallen, she's on the floor and can't get up but she isn't hurt")
-        assert not page.is_visible("#guided"), "the page fell back to the form: Rasa didn't answer"
-        # The emergency screen: a checklist, so tick boxes and one Send (several can be true).
-        assert page.locator("#quick-replies input[type=checkbox]").count() > 2
-        assert page.is_visible("#chat-ticks-send")
-        page.screenshot(path=str(SHOTS / "chat-rasa-first-question.png"), full_page=True)
-        for _ in range(25):
-            if page.is_visible("#outcome") or page.is_visible("#emergency-panel"):
-                break
-            # Answer like the relative: her age and town in words, "None of these" or "No" for
-            # anything else (nothing else is happening), with a quick reply where there is one.
-            last = page.locator("#chat-messages .chat-message--bot .chat-message__text").last.inner_text()
-            boxes = page.locator("#quick-replies .nhsuk-checkboxes__item")
-            if boxes.count():
-                # A checklist: nothing on it is happening.
-                before = seq(page)
-                boxes.filter(has_text=re.compile(r"^None of these")).locator("label").click()
-                page.click("#chat-ticks-send")
-                page.wait_for_function(SEQ_AFTER, arg=before)
-                continue
-            buttons = page.locator("#quick-replies button")
-            titles = [title.strip() for title in buttons.all_inner_texts()]
-            if re.search(r"how old", last, re.I):
-                reply = "she's 90"
-            elif re.search(r"town or village", last, re.I):
-                reply = "Sittingbourne"
-            elif "None of these" in titles:
-                reply = "None of these"
-            elif "No" in titles:
-                reply = "No"
-            else:
-                reply = "I don't know"
-            before = seq(page)
-            if reply in titles:
-                buttons.nth(titles.index(reply)).click()   # a quick reply, as most people would
-                page.wait_for_function(SEQ_AFTER, arg=before)
-            else:
-                say(page, reply)
-        assert page.is_visible("#outcome"), page.inner_text("#chat-messages")
-        assert page.get_attribute("#chat", "data-outcome") == "rapid_response"
-        assert "within 2 hours" in page.inner_text("#outcome")
-        assert re.fullmatch(r"SPA-\w{4}-\w{4}", page.inner_text(".chat-reference__number"))
-        assert serious_accessibility_problems(page) == []
-        page.screenshot(path=str(SHOTS / "chat-rasa-outcome.png"), full_page=True)
-    finally:
+        return open_chat(page)
+
+    yield make
+    for context in contexts:
         context.close()
 
 
 @pytest.mark.rasa
-def test_two_red_flags_ticked_and_sent_together_through_rasa_show_the_999_panel(rasa_stack, browser):
-    context = browser.new_context(base_url=rasa_stack.web_url, viewport={"width": 390, "height": 844})
-    try:
-        page = context.new_page()
-        record_errors(page)
-        open_chat(page)
-        say(page, "My husband is 80 and he is not well at all")
-        assert not page.is_visible("#guided"), "the page fell back to the form: Rasa didn't answer"
+def test_fall_with_long_lie_goes_to_rapid_response_in_a_whole_chat_with_rasa(rasa_chat):
+    page = rasa_chat(1100, 900)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    say(page, "Mum's fallen, she's on the floor and can't get up but she isn't hurt")
+    assert not page.is_visible("#guided"), "the page fell back to the form: Rasa didn't answer"
+    # The emergency screen: a checklist, so tick boxes and one Send (several can be true).
+    assert page.locator("#quick-replies input[type=checkbox]").count() > 2
+    assert page.is_visible("#chat-ticks-send")
+    page.screenshot(path=str(SHOTS / "chat-rasa-first-question.png"), full_page=True)
+    for _ in range(25):
+        if page.is_visible("#outcome") or page.is_visible("#emergency-panel"):
+            break
+        # Answer like the relative: her age and town in words, "None of these" or "No" for
+        # anything else (nothing else is happening), with a quick reply where there is one.
+        last = page.locator("#chat-messages .chat-message--bot .chat-message__text").last.inner_text()
         boxes = page.locator("#quick-replies .nhsuk-checkboxes__item")
-        for label in ("Pain in the chest", "struggling to breathe"):
-            boxes.filter(has_text=label).locator("label").click()
+        if boxes.count():
+            # A checklist: nothing on it is happening.
+            before = seq(page)
+            boxes.filter(has_text=re.compile(r"^None of these")).locator("label").click()
+            page.click("#chat-ticks-send")
+            page.wait_for_function(SEQ_AFTER, arg=before)
+            continue
+        buttons = page.locator("#quick-replies button")
+        titles = [title.strip() for title in buttons.all_inner_texts()]
+        if re.search(r"how old", last, re.I):
+            reply = "she's 90"
+        elif re.search(r"town or village", last, re.I):
+            reply = "Sittingbourne"
+        elif "None of these" in titles:
+            reply = "None of these"
+        elif "No" in titles:
+            reply = "No"
+        else:
+            reply = "I don't know"
         before = seq(page)
-        page.click("#chat-ticks-send")
-        page.wait_for_function(SEQ_AFTER, arg=before)
-        said = page.locator("#chat-messages .chat-message--user").last.inner_text()
-        assert "Pain in the chest" in said and "struggling to breathe" in said   # one message, both items
-        page.wait_for_selector("#emergency-panel:not([hidden])")
-        assert page.get_attribute("#chat", "data-outcome") == "emergency"
-    finally:
-        context.close()
+        if reply in titles:
+            buttons.nth(titles.index(reply)).click()   # a quick reply, as most people would
+            page.wait_for_function(SEQ_AFTER, arg=before)
+        else:
+            say(page, reply)
+    assert page.is_visible("#outcome"), page.inner_text("#chat-messages")
+    assert page.get_attribute("#chat", "data-outcome") == "rapid_response"
+    assert "within 2 hours" in page.inner_text("#outcome")
+    assert re.fullmatch(r"SPA-\w{4}-\w{4}", page.inner_text(".chat-reference__number"))
+    assert serious_accessibility_problems(page) == []
+    page.screenshot(path=str(SHOTS / "chat-rasa-outcome.png"), full_page=True)
+
+
+@pytest.mark.rasa
+def test_two_red_flags_ticked_and_sent_together_through_rasa_show_the_999_panel(rasa_chat):
+    page = rasa_chat(390, 844)
+    say(page, "My husband is 80 and he is not well at all")
+    assert not page.is_visible("#guided"), "the page fell back to the form: Rasa didn't answer"
+    boxes = page.locator("#quick-replies .nhsuk-checkboxes__item")
+    for label in ("Pain in the chest", "struggling to breathe"):
+        boxes.filter(has_text=label).locator("label").click()
+    before = seq(page)
+    page.click("#chat-ticks-send")
+    page.wait_for_function(SEQ_AFTER, arg=before)
+    said = page.locator("#chat-messages .chat-message--user").last.inner_text()
+    assert "Pain in the chest" in said and "struggling to breathe" in said   # one message, both items
+    page.wait_for_selector("#emergency-panel:not([hidden])")
+    assert page.get_attribute("#chat", "data-outcome") == "emergency"
