@@ -447,3 +447,21 @@ def test_i_dont_know_where_is_not_asked_again_in_the_console(handler):
     state = answer_until(handler, start(handler), FALL_CALL, stop="locality")
     state = answer(handler, state, "unknown")
     assert state["question"] is None or state["question"]["id"] != "locality"
+
+
+# -- the dialogue core through the console ------------------------------------------------------
+
+def test_a_fall_read_back_says_what_to_do_while_waiting_without_codes(handler):
+    state = answer_until(handler, start(handler), FALL_CALL, stop="head_injury")
+    closed = post(handler, f"{API}/{state['contact']['id']}/close", {"action": "confirm"}).get_json()
+    words = " ".join(closed["readback"]["lines"])
+    assert "don't try to lift them" in words and "warm" in words
+    assert "ucr" not in words and "UCR-" not in words
+
+
+def test_she_hasnt_fallen_typed_for_the_injury_question_answers_the_fall(handler):
+    state = answer_until(handler, start(handler), {**FALL_CALL, "fallen": "unknown", "on_floor_cannot_get_up": "no"},
+                         stop="fallen")
+    fall_injury = {"id": "fall_injury", "ask": ["fall_injury"]}
+    changed = answer(handler, state, "she hasn't fallen", question=fall_injury)
+    assert changed["facts"]["fallen"] is False and "fall_injury" not in changed["facts"]
