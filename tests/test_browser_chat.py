@@ -137,6 +137,18 @@ def test_fall_with_long_lie_goes_to_rapid_response_in_the_fallback_form_with_ras
     assert page_errors(page) == []
 
 
+def test_a_relative_whose_mum_is_on_the_floor_is_told_not_to_lift_her_while_the_team_comes(chat):
+    # The console's read-back says it; the resident's outcome panel must say it too (one wording).
+    say(chat, "My mum has fallen and she's on the floor, she can't get up")
+    for _ in range(20):
+        if chat.is_visible("#outcome"):
+            break
+        answer_form(chat, FALL_WITH_LONG_LIE)
+    assert chat.get_attribute("#chat", "data-outcome") == "rapid_response"
+    wait = chat.inner_text("#outcome-wait")
+    assert "While you wait" in wait and "don't try to lift them yourself" in wait and "call 999" in wait
+
+
 def focused(page) -> str:
     return page.evaluate("document.activeElement.id")
 

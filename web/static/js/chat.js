@@ -464,6 +464,13 @@
       content.appendChild(when);
     }
     outcome.notes.forEach(function (text) { content.appendChild(el("p", {}, text)); });
+    if (outcome.while_you_wait && outcome.while_you_wait.length) {
+      // First aid until the team comes ("don't try to lift them"): the console reads the same out.
+      var wait = el("div", {"id": "outcome-wait"});
+      wait.appendChild(el("h3", {"class": "nhsuk-heading-s"}, "While you wait"));
+      wait.appendChild(list(outcome.while_you_wait));
+      content.appendChild(wait);
+    }
     if (outcome.services.length) {
       content.appendChild(el("h3", {"class": "nhsuk-heading-s"}, "Services that may help"));
       content.appendChild(list(outcome.services.map(function (service) {
