@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from web.referral_message import accept_and_send
-from web.store import audit, contacts, users, worklist
+from web.store import audit, contacts, people, users, worklist
 from web.store.models import WorklistItem
 
 DEMO_USERS = (("demo.supervisor", "supervisor"), ("demo.duty", "duty_worker"), ("demo.handler", "call_handler"),
@@ -106,8 +106,19 @@ def seed_demo(spoa, *, count: int = 36, seed: int = 2026) -> DemoResult:  # noqa
     return result
 
 
+DEMO_NAMES = (("Ada", "Demo"), ("Bert", "Example"), ("Cora", "Sample"), ("Dev", "Fictional"), ("Elsie", "Madeup"))
+
+
 def _act_on(db, spoa, created: list, rng: random.Random) -> None:  # noqa: ANN001
     """People act on some decisions: confirm, follow-up facts, override, accept, return, call back."""
+    for number, outcome in enumerate(o for o in created if o.worklist_item is not None):
+        # Fictional people on drama-range numbers (Ofcom 07700 900xxx), so a referral page shows one.
+        first, last = DEMO_NAMES[number % len(DEMO_NAMES)]
+        people.save_details(db, outcome.contact.id, {
+            "name": f"{first} {last}", "date_of_birth": f"{1 + number % 27:02d}/0{1 + number % 9}/19{38 + number % 20}",
+            "phone": f"07700 900{100 + number:03d}", "address": f"{number + 1} Demo Road", "postcode": "CT1 1AA"},
+            actor="demo.handler", actor_role="call_handler", now=outcome.contact.received_at,
+            today=outcome.contact.received_at.date())
     for outcome in created:
         contact = outcome.contact
         later = contact.received_at + timedelta(minutes=rng.randint(10, 90))
