@@ -222,3 +222,22 @@ def test_an_accept_whose_message_cannot_be_written_is_not_accepted(triage, tmp_p
         assert db.get(WorklistItem, stored.worklist_item.id).status == "open"
         assert outbox.for_contact(db, stored.contact.id) == []
     spoa.store.dispose()
+
+
+def test_the_dispatcher_keeps_going_after_a_round_that_fails(tmp_path):
+    """Started before the web app has migrated the database: it waits instead of exiting."""
+    store = Store(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables yet
+    stop = threading.Event()
+    sender = Dispatcher(store, POLICY)
+    rounds = []
+    original = sender.run_once
+
+    def counted() -> int:
+        rounds.append(1)
+        if len(rounds) == 3:
+            stop.set()
+        return original()
+    sender.run_once = counted
+    sender.run(interval=0.01, stop=stop)
+    assert len(rounds) == 3
+    store.dispose()

@@ -101,5 +101,9 @@ class Dispatcher:
             except StoreUnavailable as error:
                 log.warning("outbox: %s", error)
                 busy = 0
+            except Exception:  # noqa: BLE001 - one bad round (schema not migrated yet, a bug) must not end
+                # the dispatcher, nor with it every process honcho started; claims left open expire.
+                log.exception("outbox: round failed; trying again in %s s", interval)
+                busy = 0
             if not busy:
                 stop.wait(interval)
