@@ -20,7 +20,8 @@ How a text is read, in order:
    words ("Deal", "River", "Stone") count only written with a capital, or as the whole answer, and
    never after "the" ("by the river");
 3. misspellings (rapidfuzz): the best name must score `FUZZY_THRESHOLD` or more and beat the best
-   name that means something else by `FUZZY_MARGIN`.
+   name that means something else by `FUZZY_MARGIN`. A misspelling that reads as a place outside
+   is ambiguous, not outside: the person is asked "Did you mean ...?".
 A name found in two localities, or both inside and outside, is ambiguous (with its candidates); a
 county or region name ("Kent", "East Kent") is ambiguous between the localities it covers.
 """
@@ -311,9 +312,11 @@ def _decide(places: list[Place], how: str | None) -> Resolution:
     inside = [p for p in places if p.locality]
     if len(targets) == 1 and inside:
         return Resolution(INSIDE, locality=inside[0].locality, place=inside[0].name, how=how)
-    if not inside:
+    if not inside and how != "fuzzy":
         councils = tuple(sorted({p.council for p in places if p.council}))
         return Resolution(OUTSIDE, place=places[0].name, councils=councils, how=how)
+    # Two meanings, or a misspelling that reads as a place outside: a guess never takes a
+    # person out of area, so the person is asked ("Did you mean Chatham?").
     unique = tuple({p.target: p for p in reversed(places)}.values())[::-1]
     return Resolution(AMBIGUOUS, candidates=unique, how=how)
 

@@ -202,3 +202,13 @@ def test_ambiguous_candidates_are_offered_by_place_and_locality_name(gazetteer):
     options = gazetteer.choices(gazetteer.resolve("Minster"))
     assert {o["label"] for o in options} == {"Minster (Thanet)", "Minster-on-Sea (Swale)"}
     assert {o["value"] for o in options} == {"thanet", "swale"}
+
+
+@pytest.mark.parametrize("said, place", [("Chatam", "Chatham"), ("Gillingam", "Gillingham (Kent)"),
+                                         ("Crowborogh", "Crowborough")])
+def test_a_misspelling_that_reads_as_a_place_outside_is_asked_about_not_taken_as_outside(gazetteer, said, place):
+    result = gazetteer.resolve(said)
+    assert result.status == AMBIGUOUS and result.fact_value is None
+    assert [c.name for c in result.candidates] == [place]
+    assert gazetteer.choices(result)[0]["value"] == place       # the button gives the place: then outside
+    assert gazetteer.resolve(place).status == OUTSIDE

@@ -183,3 +183,14 @@ def test_the_api_resolves_a_contacts_place_through_the_gazetteer(any_app, servic
     assert body["decision"]["route"] == scope
     stored_locality, words, _ = _stored(any_app, body["id"])
     assert (stored_locality, words) == (locality, given)
+
+
+def test_a_misspelt_place_outside_is_asked_about_and_the_button_confirms_it(any_app, service_headers):
+    chat = Chat(any_app, service_headers)
+    place = chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS)
+    reply = chat.answer(place, "Chatam")
+    assert reply["understood"] is False and reply["decision"]["route"] == "rapid_response"
+    assert reply["question"]["text"].startswith("Did you mean Chatham?")
+    assert reply["question"]["options"][0] == {"value": "Chatham", "label": "Chatham (Medway)", "key": "1"}
+    reply = chat.answer(reply["question"], "Chatham")
+    assert reply["decision"]["route"] == "out_of_scope"

@@ -34,7 +34,10 @@ def reask_question(flows: Flows, config: Any, question_id: str, place: PlaceAnsw
     question = build_question(flows.by_id[question_id], audience, known).to_dict()
     if config.gazetteer is None:
         return question
-    if place.resolution.candidates:
+    if place.resolution.how == "fuzzy":
+        names = " or ".join(dict.fromkeys(candidate.name for candidate in place.resolution.candidates))
+        text = f"Did you mean {names}? If not, which of these areas is it in?"
+    elif place.resolution.candidates:
         text = f"There is more than one place called {place.words}. Which one do you mean?"
     else:
         text = "I couldn't find that place. Which of these areas is it in?"
