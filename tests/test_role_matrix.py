@@ -145,3 +145,21 @@ def test_every_api_endpoint_has_a_row_in_the_matrix(app):
               for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert routes - rows == set(), "add these endpoints to MATRIX in tests/test_role_matrix.py"
+
+
+def test_saving_and_reading_the_persons_details_logs_no_detail(app, client_as, staff_json, service_headers, caplog):
+    import logging
+
+    ids = _setup(app)
+    caplog.set_level(logging.DEBUG)
+    client = app.test_client()
+    saved = client.post(f"/api/contacts/{ids['contact']}/person", headers=service_headers, content_type="application/json",
+                        data=json.dumps({"name": "Ivy Marsh", "phone": "07700 900555", "nhs_number": "9434765919"}))
+    assert saved.status_code == 200 and "Ivy" not in saved.get_data(as_text=True)   # the token reads nothing back
+    bad = client.post(f"/api/contacts/{ids['contact']}/person", headers=service_headers, content_type="application/json",
+                      data=json.dumps({"phone": "12345"}))
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "phone"
+    supervisor = client_as("supervisor")
+    assert supervisor.get(f"/api/contacts/{ids['contact']}/person").get_json()["details"]["name"] == "Ivy Marsh"
+    for secret in ("Ivy", "Marsh", "900555", "9434765919"):
+        assert secret not in caplog.text
