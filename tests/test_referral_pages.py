@@ -141,3 +141,22 @@ def test_a_phone_referral_left_open_reaches_the_supervisors_and_can_be_closed_as
     assert closed.status_code == 303
     worklist = client_as("duty_worker").get("/worklist/").get_data(as_text=True)
     assert contact_id in worklist and "Call ended before triage finished" in worklist
+
+
+def test_a_supervisor_takes_over_a_call_left_open_and_closes_it_so_the_referral_reaches_the_worklist(
+        app, client_as, staff_json):
+    spoa = app.extensions["spoa"]
+    contact_id = spoa.store.run(lambda db: contacts.create_contact(
+        db, spoa.triage, {"channel": "phone", "facts": FALL}, now=T0, source="console", refer=False)).contact.id
+    spoa.store.run(lambda db: db.add(ConsoleCall(contact_id=contact_id, handler="handler-7", started_at=T0,
+                                                 updated_at=T0)))
+    supervisor = client_as("supervisor")
+    close = {"action": "confirm"}
+    assert supervisor.post(f"/console/api/contacts/{contact_id}/close", json=close,
+                           headers=staff_json(supervisor)).status_code == 403      # not theirs yet
+    queue = supervisor.get("/worklist/supervisors").get_data(as_text=True)
+    supervisor.post(f"/worklist/supervisors/{contact_id}/take-over", data={"csrf_token": _token(queue)})
+    assert contact_id in [c["id"] for c in supervisor.get("/console/api/contacts").get_json()["contacts"]]
+    closed = supervisor.post(f"/console/api/contacts/{contact_id}/close", json=close, headers=staff_json(supervisor))
+    assert closed.status_code == 200 and closed.get_json()["contact"]["status"] == "closed"
+    assert contact_id in client_as("duty_worker").get("/worklist/").get_data(as_text=True)
