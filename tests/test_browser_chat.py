@@ -335,3 +335,27 @@ def test_two_red_flags_ticked_and_sent_together_through_rasa_show_the_999_panel(
     assert "Pain in the chest" in said and "struggling to breathe" in said   # one message, both items
     page.wait_for_selector("#emergency-panel:not([hidden])")
     assert page.get_attribute("#chat", "data-outcome") == "emergency"
+
+
+@pytest.mark.rasa
+def test_a_woman_who_says_her_partner_hits_her_sees_that_harm_already_ticked_when_asked(rasa_chat):
+    # Heard in passing is evidence: the checklist shows it ticked to confirm, so a quick
+    # "None of these" can't wipe out what she told us (spoa.dialogue's `heard`, as in the form).
+    page = rasa_chat(390, 844)
+    say(page, "My partner hits me and the children see it happen. I have COPD.")
+    for _ in range(15):
+        last = page.locator("#chat-messages .chat-message--bot .chat-message__text").last.inner_text()
+        if "hurting you" in last:
+            break
+        before = seq(page)
+        if page.is_visible("#chat-ticks-send"):
+            page.locator("#quick-replies .nhsuk-checkboxes__item").filter(has_text="None of these").locator("label").click()
+            page.click("#chat-ticks-send")
+            page.wait_for_function(SEQ_AFTER, arg=before)
+        else:
+            say(page, "I'm 38" if re.search(r"how old", last, re.I) else
+                "Tenterden" if re.search(r"town or village", last, re.I) else "No")
+    assert "hurting you" in last, page.inner_text("#chat-messages")
+    ticked = page.locator("#quick-replies input:checked + label").all_inner_texts()
+    assert any("Hitting" in label for label in ticked) and any("partner" in label for label in ticked), ticked
+    assert not any("None of these" in label for label in ticked)

@@ -109,7 +109,7 @@
     saved.buttons = buttons || [];
     saved.question = asked || null;
     if (asked && (asked.kind === "checklist" || asked.kind === "multi") && buttons && buttons.length) {
-      tickBoxes(box, buttons, takeFocus);
+      tickBoxes(box, buttons, takeFocus, asked);
       return;
     }
     box.setAttribute("role", "group");
@@ -125,7 +125,7 @@
     }
   }
 
-  function tickBoxes(box, buttons, takeFocus) {
+  function tickBoxes(box, buttons, takeFocus, asked) {
     // A question where several answers can be true: tick them, then send them together.
     box.removeAttribute("role");
     var fieldset = el("fieldset", {"class": "nhsuk-fieldset chat-ticks", "aria-describedby": "chat-ticks-hint"});
@@ -138,7 +138,9 @@
     buttons.forEach(function (button, index) {
       var exclusive = EXCLUSIVE.indexOf(String(button.payload)) >= 0;
       if (exclusive && !dividerDone) { list.appendChild(el("div", {"class": "nhsuk-checkboxes__divider"}, "or")); dividerDone = true; }
-      list.appendChild(choiceItem("checkbox", index, {label: button.title, value: button.payload}, exclusive, "tick-"));
+      // What was heard in passing shows ticked, to confirm or untick (as in the guided form).
+      list.appendChild(choiceItem("checkbox", index, {label: button.title, value: button.payload}, exclusive, "tick-",
+                                  wasHeard(asked, {value: button.payload})));
     });
     exclusiveBoxes(list);
     fieldset.appendChild(list);
