@@ -278,8 +278,11 @@ def test_a_new_call_is_not_decided_until_the_emergency_screen_is_answered(live_a
     start_call(page)
     assert page.inner_text("#decision-route").startswith("Not decided yet")
     assert "Self-care" not in page.inner_text("#decision-panel dl")
+    page.wait_for_selector(".console-calls__button[aria-current='true']")
+    assert "(not decided yet)" in page.inner_text("#calls-list")     # the open calls say so too
     press(page, "N")                                    # none of the red flags
     assert not page.inner_text("#decision-route").startswith("Not decided yet")
+    page.wait_for_function("() => !document.getElementById('calls-list').innerText.includes('not decided')")
     assert page.get_attribute("#decision-panel", "data-decided") == "true"
 
 

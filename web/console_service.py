@@ -477,12 +477,15 @@ def close_call(session: Session, contact_id: str, *, action: Any, route: Any, pa
 def my_open_calls(session: Session, handler: str) -> list[dict]:
     """This handler's open console calls, newest first."""
     rows = session.execute(
-        select(console_calls, Contact.status, Contact.route, Contact.channel, Contact.received_at)
+        select(console_calls, Contact.status, Contact.route, Contact.channel, Contact.received_at,
+               Contact.decision_status)
         .join(Contact, Contact.id == console_calls.c.contact_id)
         .where(console_calls.c.handler == handler, Contact.status == "open")
         .order_by(console_calls.c.started_at.desc(), console_calls.c.contact_id)).mappings()
     return [{"id": r["contact_id"], "caller_name": r["caller_name"], "about": r["about"], "route": r["route"],
              "route_label": ROUTE_LABELS.get(r["route"], r["route"]), "channel": r["channel"],
+             # Nothing is decided until the emergency screen is answered (FAILSAFE-2).
+             "decided": r["decision_status"] == "complete" or r["route"] == "emergency",
              "received_at": contacts.iso(r["received_at"])} for r in rows]
 
 

@@ -52,7 +52,8 @@
       var calls = result.ok ? result.data.contacts : [];
       calls.forEach(function (call) {
         var item = el("li", {"class": "console-calls__item"});
-        var label = call.id + (call.about ? " - " + call.about : "") + (call.route_label ? " (" + call.route_label + ")" : "");
+        var route = call.decided === false ? "not decided yet" : call.route_label;
+        var label = call.id + (call.about ? " - " + call.about : "") + (route ? " (" + route + ")" : "");
         var button = el("button", {"type": "button", "class": "console-calls__button", "data-contact": call.id}, label);
         if (state && state.contact.id === call.id) { button.setAttribute("aria-current", "true"); }
         button.addEventListener("click", function () { openCall(call.id, true); });
