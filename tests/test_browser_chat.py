@@ -359,3 +359,25 @@ def test_a_woman_who_says_her_partner_hits_her_sees_that_harm_already_ticked_whe
     ticked = page.locator("#quick-replies input:checked + label").all_inner_texts()
     assert any("Hitting" in label for label in ticked) and any("partner" in label for label in ticked), ticked
     assert not any("None of these" in label for label in ticked)
+
+
+@pytest.mark.rasa
+def test_a_wrong_tap_on_someone_in_danger_corrected_no_longer_tells_her_to_call_the_police(rasa_chat):
+    page = rasa_chat(390, 844)
+    say(page, "My mum is 88 and she's had a fall, she's on the floor")
+    before = seq(page)
+    page.locator("#quick-replies .nhsuk-checkboxes__item").filter(has_text="in danger from another person") \
+        .locator("label").click()                                  # one tab too far
+    page.click("#chat-ticks-send")
+    page.wait_for_function(SEQ_AFTER, arg=before)
+    page.wait_for_selector("#emergency-panel:not([hidden])")
+    reference = page.inner_text("#emergency-reference")
+    say(page, "sorry I pressed the wrong button")
+    assert page.is_visible("#emergency-panel")                    # the decision stands until the answer changes
+    before = seq(page)
+    page.locator("#quick-replies .nhsuk-checkboxes__item").filter(has_text="None of these").locator("label").click()
+    page.click("#chat-ticks-send")
+    page.wait_for_function(SEQ_AFTER, arg=before)
+    assert not page.is_visible("#emergency-panel"), page.inner_text("#chat-messages")
+    assert page.get_attribute("#chat", "data-outcome") in (None, "")
+    assert page.locator("#chat-messages").inner_text().count("SPA-") <= 1 and reference.startswith("Your reference")

@@ -29,6 +29,8 @@
   var question = null;      // the guided form's question on screen
   var busy = false;
   var seq = 0;              // renders of an answer (tests and tools watch data-seq)
+  var emergencyFrom = null;  // the question whose answer gave the 999 panel
+  var lastAsked = null;      // the last question put to the person (its id)
   var saved = {conversation: CONVERSATION, messages: [], buttons: [], question: null, outcome: null,
                mode: "chat", contactId: null};   // what is on screen, for a reload
 
@@ -108,6 +110,7 @@
     clear(box);
     saved.buttons = buttons || [];
     saved.question = asked || null;
+    if (asked) { lastAsked = asked.question_id || asked.id || null; }
     if (asked && (asked.kind === "checklist" || asked.kind === "multi") && buttons && buttons.length) {
       tickBoxes(box, buttons, takeFocus, asked);
       return;
@@ -206,6 +209,12 @@
       if (data.outcome) {
         showOutcome(data.outcome);
       } else {
+        var asked = data.question && (data.question.question_id || data.question.id);
+        if (asked && saved.outcome && saved.outcome.emergency && asked !== emergencyFrom) {
+          hidden($("emergency-panel"), true);
+          root.removeAttribute("data-outcome");
+          saved.outcome = null;
+        }
         quickReplies(buttons, fromQuickReply, data.question);
       }
     }).then(rendered);
@@ -432,6 +441,10 @@
 
   function showOutcome(outcome, restoring) {
     question = null;
+    // The question whose answer gave a 999 outcome: asked again after "wrong button", the
+    // panel stays (the decision stands until the answer changes); any other question after it
+    // means the answer changed and 999 no longer holds.
+    emergencyFrom = outcome.emergency ? lastAsked : null;
     saved.outcome = outcome;
     saved.question = null;
     saved.buttons = [];
