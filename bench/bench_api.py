@@ -1,6 +1,6 @@
 """Benchmark POST /api/contacts: throughput and latency with concurrent clients.
 
-Starts the real server (`spoa serve` = waitress, threaded) on a fresh database for each
+Starts the real server (`spoa serve` = gunicorn, threaded workers) on a fresh database for each
 backend, SQLite (WAL, synchronous=FULL) and PostgreSQL (a schema of its own in the `test`
 database), sends contacts from N concurrent clients with the service token, and prints
 requests per second and p50/p95/p99 latency. Every request must get 201.

@@ -108,6 +108,7 @@ CALL_ANSWERS = {"emergency_screen": ["none"], "suicidal_thoughts": "no", "mental
 
 class CallHandlerUser(HttpUser):
     fixed_count = HANDLERS
+    abstract = HANDLERS == 0     # Locust would spawn a fixed count of 0 by weight
     wait_time = between(2, 6)    # listening to the caller
 
     def on_start(self) -> None:
@@ -139,6 +140,7 @@ class CallHandlerUser(HttpUser):
 
 class DutyWorkerUser(HttpUser):
     fixed_count = DUTY_WORKERS
+    abstract = DUTY_WORKERS == 0
     wait_time = between(10, 20)  # the worklist page refreshes itself
 
     def on_start(self) -> None:

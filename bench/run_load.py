@@ -177,7 +177,9 @@ def run_step(stack: chat_stack.ChatStack, residents: int, handlers: int, duratio
     wall = time.monotonic() - started
     after = {name: process_group_cpu(pgid) for name, pgid in groups.items()}
     after["postgresql"], after["locust"] = postgres_cpu(), children_cpu()
-    cpu = {name: round(after[name] - before[name], 1) for name in before}
+    # A process that ended during the step takes its CPU with it (PostgreSQL backends come
+    # and go): such a figure is a lower bound, never below zero.
+    cpu = {name: max(0.0, round(after[name] - before[name], 1)) for name in before}
     stats = read_stats(prefix)
     stats.update(residents=residents, handlers=handlers, duty_workers=DUTY_WORKERS, seconds=round(wall),
                  cpu_seconds=cpu, load_average=os.getloadavg()[0])
