@@ -381,3 +381,23 @@ def test_a_wrong_tap_on_someone_in_danger_corrected_no_longer_tells_her_to_call_
     assert not page.is_visible("#emergency-panel"), page.inner_text("#chat-messages")
     assert page.get_attribute("#chat", "data-outcome") in (None, "")
     assert page.locator("#chat-messages").inner_text().count("SPA-") <= 1 and reference.startswith("Your reference")
+
+
+@pytest.mark.rasa
+def test_a_fall_in_crowborough_through_the_chat_names_east_sussex_county_council(rasa_chat):
+    # The outcome panel of a Rasa chat is the dialogue turn's own view (council, consent), not a second one.
+    page = rasa_chat(390, 844)
+    say(page, "My dad is 84, he has fallen and can't get up but he isn't hurt")
+    for _ in range(15):
+        if page.is_visible("#outcome"):
+            break
+        last = page.locator("#chat-messages .chat-message--bot .chat-message__text").last.inner_text()
+        before = seq(page)
+        if page.is_visible("#chat-ticks-send"):
+            page.locator("#quick-replies .nhsuk-checkboxes__item").filter(has_text="None of these").locator("label").click()
+            page.click("#chat-ticks-send")
+            page.wait_for_function(SEQ_AFTER, arg=before)
+        else:
+            say(page, "Crowborough" if re.search(r"town or village", last, re.I) else "No")
+    assert page.get_attribute("#chat", "data-outcome") == "out_of_scope"
+    assert "East Sussex County Council" in page.inner_text("#outcome")

@@ -63,7 +63,7 @@ def _outcome(reply: Dict[Text, Any]) -> Optional[Dict[Text, Any]]:
     `summary`). The slot is `any` and not featurised, so its shape is the actions' own."""
     if not reply.get("decision"):
         return None
-    return {"decision": reply["decision"], "summary": reply.get("summary")}
+    return {"decision": reply["decision"], "summary": reply.get("summary"), "outcome": reply.get("outcome")}
 
 
 def _slots_from_reply(reply: Dict[Text, Any], tracker: Tracker) -> Dict[Text, Any]:
@@ -189,7 +189,8 @@ class ActionTriageOutcome(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         outcome = tracker.get_slot("decision")
         if outcome and outcome.get("decision"):
-            _say(dispatcher, outcome_messages(outcome["decision"], tracker.get_slot("contact_id"), outcome.get("summary")))
+            _say(dispatcher, outcome_messages(outcome["decision"], tracker.get_slot("contact_id"), outcome.get("summary"),
+                                              outcome.get("outcome")))
         return [SlotSet("triage_answer", None), SlotSet("question", None), SlotSet("reasked", None)]
 
 

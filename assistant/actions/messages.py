@@ -72,11 +72,16 @@ def outcome_lines(decision: dict[str, Any], contact_id: str | None, summary: Any
     return lines
 
 
-def outcome_messages(decision: dict[str, Any], contact_id: str | None, summary: Any = None) -> list[dict[str, Any]]:
-    """One text message per line, then the custom message carrying the decision."""
+def outcome_messages(decision: dict[str, Any], contact_id: str | None, summary: Any = None,
+                     view: Any = None) -> list[dict[str, Any]]:
+    """One text message per line, then the custom message carrying the decision and the app's
+    outcome `view` (the page's panel: the council, a withheld referral), so nothing words it twice."""
     lines = outcome_lines(decision, contact_id, summary)
     messages: list[dict[str, Any]] = [{"text": line} for line in lines]
-    messages.append({"json_message": {"decision": decision, "contact_id": contact_id, "summary": lines}})
+    custom: dict[str, Any] = {"decision": decision, "contact_id": contact_id, "summary": lines}
+    if isinstance(view, dict):
+        custom["outcome"] = view
+    messages.append({"json_message": custom})
     return messages
 
 

@@ -132,7 +132,10 @@ def _from_rasa(replies: list[dict]) -> dict:
             if isinstance(custom.get("contact_id"), str) and custom["contact_id"]:
                 session["chat_contact"] = custom["contact_id"]
             if isinstance(custom.get("decision"), dict):
-                outcome = outcome_view(custom["decision"], custom.get("contact_id") or session.get("chat_contact"))
+                # The dialogue turn's own view when the actions pass it on (it knows the council
+                # and a withheld referral); built here only for an older action server.
+                outcome = custom["outcome"] if isinstance(custom.get("outcome"), dict) else \
+                    outcome_view(custom["decision"], custom.get("contact_id") or session.get("chat_contact"))
                 summary |= {line for line in custom.get("summary") or [] if isinstance(line, str)}
             elif isinstance(custom.get("ask"), list):
                 question = {key: custom.get(key) for key in ("question_id", "ask", "kind", "options", "text", "heard")}
