@@ -337,24 +337,36 @@ def test_two_red_flags_ticked_and_sent_together_through_rasa_show_the_999_panel(
     assert page.get_attribute("#chat", "data-outcome") == "emergency"
 
 
+def tick_and_send(page, label: str) -> None:
+    """Tick one box of the chat's checklist and send it, waiting for the answer."""
+    before = seq(page)
+    page.locator("#quick-replies .nhsuk-checkboxes__item").filter(has_text=label).locator("label").click()
+    page.click("#chat-ticks-send")
+    page.wait_for_function(SEQ_AFTER, arg=before)
+
+
+def answer_no_to_everything(page, until, age: str, place: str) -> str:
+    """Answer like a person with nothing else going on ("None of these", "No", their age and
+    town) until `until(last bot message)` holds; returns that message."""
+    for _ in range(15):
+        last = page.locator("#chat-messages .chat-message--bot .chat-message__text").last.inner_text()
+        if until(last):
+            break
+        if page.is_visible("#chat-ticks-send"):
+            tick_and_send(page, "None of these")
+        else:
+            say(page, age if re.search(r"how old", last, re.I) else
+                place if re.search(r"town or village", last, re.I) else "No")
+    return last
+
+
 @pytest.mark.rasa
 def test_a_woman_who_says_her_partner_hits_her_sees_that_harm_already_ticked_when_asked(rasa_chat):
     # Heard in passing is evidence: the checklist shows it ticked to confirm, so a quick
     # "None of these" can't wipe out what she told us (spoa.dialogue's `heard`, as in the form).
     page = rasa_chat(390, 844)
     say(page, "My partner hits me and the children see it happen. I have COPD.")
-    for _ in range(15):
-        last = page.locator("#chat-messages .chat-message--bot .chat-message__text").last.inner_text()
-        if "hurting you" in last:
-            break
-        before = seq(page)
-        if page.is_visible("#chat-ticks-send"):
-            page.locator("#quick-replies .nhsuk-checkboxes__item").filter(has_text="None of these").locator("label").click()
-            page.click("#chat-ticks-send")
-            page.wait_for_function(SEQ_AFTER, arg=before)
-        else:
-            say(page, "I'm 38" if re.search(r"how old", last, re.I) else
-                "Tenterden" if re.search(r"town or village", last, re.I) else "No")
+    last = answer_no_to_everything(page, lambda said: "hurting you" in said, "I'm 38", "Tenterden")
     assert "hurting you" in last, page.inner_text("#chat-messages")
     ticked = page.locator("#quick-replies input:checked + label").all_inner_texts()
     assert any("Hitting" in label for label in ticked) and any("partner" in label for label in ticked), ticked
@@ -365,19 +377,12 @@ def test_a_woman_who_says_her_partner_hits_her_sees_that_harm_already_ticked_whe
 def test_a_wrong_tap_on_someone_in_danger_corrected_no_longer_tells_her_to_call_the_police(rasa_chat):
     page = rasa_chat(390, 844)
     say(page, "My mum is 88 and she's had a fall, she's on the floor")
-    before = seq(page)
-    page.locator("#quick-replies .nhsuk-checkboxes__item").filter(has_text="in danger from another person") \
-        .locator("label").click()                                  # one tab too far
-    page.click("#chat-ticks-send")
-    page.wait_for_function(SEQ_AFTER, arg=before)
+    tick_and_send(page, "in danger from another person")          # one tab too far
     page.wait_for_selector("#emergency-panel:not([hidden])")
     reference = page.inner_text("#emergency-reference")
     say(page, "sorry I pressed the wrong button")
     assert page.is_visible("#emergency-panel")                    # the decision stands until the answer changes
-    before = seq(page)
-    page.locator("#quick-replies .nhsuk-checkboxes__item").filter(has_text="None of these").locator("label").click()
-    page.click("#chat-ticks-send")
-    page.wait_for_function(SEQ_AFTER, arg=before)
+    tick_and_send(page, "None of these")
     assert not page.is_visible("#emergency-panel"), page.inner_text("#chat-messages")
     assert page.get_attribute("#chat", "data-outcome") in (None, "")
     assert page.locator("#chat-messages").inner_text().count("SPA-") <= 1 and reference.startswith("Your reference")
@@ -388,16 +393,6 @@ def test_a_fall_in_crowborough_through_the_chat_names_east_sussex_county_council
     # The outcome panel of a Rasa chat is the dialogue turn's own view (council, consent), not a second one.
     page = rasa_chat(390, 844)
     say(page, "My dad is 84, he has fallen and can't get up but he isn't hurt")
-    for _ in range(15):
-        if page.is_visible("#outcome"):
-            break
-        last = page.locator("#chat-messages .chat-message--bot .chat-message__text").last.inner_text()
-        before = seq(page)
-        if page.is_visible("#chat-ticks-send"):
-            page.locator("#quick-replies .nhsuk-checkboxes__item").filter(has_text="None of these").locator("label").click()
-            page.click("#chat-ticks-send")
-            page.wait_for_function(SEQ_AFTER, arg=before)
-        else:
-            say(page, "Crowborough" if re.search(r"town or village", last, re.I) else "No")
+    answer_no_to_everything(page, lambda said: page.is_visible("#outcome"), "84", "Crowborough")
     assert page.get_attribute("#chat", "data-outcome") == "out_of_scope"
     assert "East Sussex County Council" in page.inner_text("#outcome")
