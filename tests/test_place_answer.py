@@ -194,3 +194,20 @@ def test_a_misspelt_place_outside_is_asked_about_and_the_button_confirms_it(any_
     assert reply["question"]["options"][0] == {"value": "Chatham", "label": "Chatham (Medway)", "key": "1"}
     reply = chat.answer(reply["question"], "Chatham")
     assert reply["decision"]["route"] == "out_of_scope"
+
+
+def test_a_wrong_nhs_number_in_the_chat_is_named_and_a_right_one_is_kept(any_app, service_headers):
+    # The Rasa chat says what is wrong with a detail (not just "didn't catch that"), as the form does.
+    chat = Chat(any_app, service_headers)
+    reply = chat.answer(chat.until_place_question(chat.turn(text=FALL, start=True), KNOWS), "Wittersham")
+    for _ in range(30):
+        question = reply["question"]
+        if question["id"] == "details.nhs_number":
+            break
+        value = "I don't know" if question["id"].startswith("details.") else \
+            ([f for f in question["ask"] if KNOWS.get(f) is True] or "none") if question["kind"] == "checklist" else "no"
+        reply = chat.answer(question, value)
+    bad = chat.answer(question, "943 476 5918")
+    assert bad["understood"] is False and "check digit" in (bad.get("problem") or ""), bad
+    good = chat.answer(question, "943 476 5919")
+    assert good["understood"] is True and not good.get("problem")

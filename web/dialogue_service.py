@@ -196,17 +196,20 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
 
     def _save_detail(db, contact_id, field, value, known, partial):  # noqa: ANN001, ANN202
         """One contact detail, checked by spoa.person; "I don't know" or "rather not" skips it."""
-        understood = True
+        understood, problem = True, None
         if not declines(value):
             try:
                 people.save_details(db, contact_id, {field: str(value or "")}, actor="service", actor_role=None,
                                     now=now, today=now.date())
-            except (person.PersonError, people.PersonErased):
+            except person.PersonError as error:
+                # said back to the person (their own words), never logged
+                understood, problem = False, " ".join(error.errors.values())
+            except people.PersonErased:
                 understood = False
         contact = contacts.get_contact(db, contact_id)
         latest = contacts.latest_decision(db, contact.id)
         return {"contact_id": contact.id, "decision": latest.decision if latest else None, "added": {},
-                "understood": understood, "facts": known, "partial": partial, "confirm": {}}
+                "understood": understood, "facts": known, "partial": partial, "confirm": {}, "problem": problem}
 
     def _ask_again(db, contact_id, known):  # noqa: ANN001, ANN202
         contact = contacts.get_contact(db, contact_id)
@@ -249,7 +252,7 @@ def take_turn(spoa, request: Any) -> dict:  # noqa: ANN001
     if contact_id is not None:
         log.info("chat turn on contact %s: route=%s status=%s", contact_id, decision["route"], decision.get("status"))
     return {"contact_id": contact_id, "decision": decision, "question": question, "handover": handover,
-            "facts_added": state.get("added") or {}, "understood": state["understood"],
+            "facts_added": state.get("added") or {}, "understood": state["understood"], "problem": state.get("problem"),
             "extraction": "ok" if extractor is not None else "unavailable",
             "outcome": view, "summary": outcome_lines(view) if view is not None else None}
 

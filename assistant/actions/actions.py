@@ -170,6 +170,9 @@ class ValidateTriageForm(FormValidationAction):
             slots.update(question=reply.get("question"), reasked=None, triage_answer=None)
             return slots
         not_understood = reply.get("understood") is False and question is not None
+        if not_understood and reply.get("problem"):
+            # What is wrong with a contact detail ("its check digit is wrong"), said before asking again.
+            dispatcher.utter_message(text=str(reply["problem"]))
         if not_understood and not _is_finished(reply) and tracker.get_slot("reasked") != question.get("id"):
             # Ask the same question once more before moving on (as the app words it again, when
             # it does: a place it couldn't find is asked again with the localities as choices).
