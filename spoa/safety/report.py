@@ -77,7 +77,7 @@ def summarise(log: HazardLog, results: dict[str, str]) -> list[Row]:
 _MARKDOWN = """# Clinical safety case report: {{ log.system }}
 
 Hazard log version {{ log.version }}; report made {{ made }} from the test run in `{{ junit }}`
-({{ totals.passed }} passed, {{ totals.failed }} failed, {{ totals.skipped }} skipped).
+({{ totals.passed }} tests passed, {{ totals.failed }} failed, {{ totals.skipped }} skipped; each parametrised test counted once).
 
 Prepared under DCB0129 (clinical risk management in the manufacture of health IT systems).
 **Clinical safety officer:** {{ log.safety_officer }}. This report is evidence for the CSO's
@@ -124,7 +124,7 @@ th{background:#f0f4f5}.failed,.not-run{color:#d5281b;font-weight:bold}.passed{co
 <body><main>
 <h1>Clinical safety case report: {{ log.system }}</h1>
 <p>Hazard log version {{ log.version }}; report made {{ made }} from the test run in <code>{{ junit }}</code>
-({{ totals.passed }} passed, {{ totals.failed }} failed, {{ totals.skipped }} skipped).</p>
+({{ totals.passed }} tests passed, {{ totals.failed }} failed, {{ totals.skipped }} skipped; each parametrised test counted once).</p>
 <p>Prepared under DCB0129. <strong>Clinical safety officer:</strong> {{ log.safety_officer }}.
 This report is evidence for the CSO's review; it is not signed until the CSO signs it.</p>
 <h2>Summary</h2>
