@@ -111,6 +111,20 @@ def test_nine_nine_nine_and_self_care_are_never_offered_to_send(app, client_as):
     assert "Accept and send" not in page and "Nothing is waiting" in page
 
 
+def test_someone_in_danger_is_an_urgent_safeguarding_referral_on_the_worklist_not_a_999_one(app, client_as):
+    contact_id, item_id = _contact(app, screen_clear(**KENT, immediate_danger=True))
+    duty = client_as("duty_worker")
+    listed = duty.get("/worklist/").get_data(as_text=True)
+    assert "Urgent safeguarding referral (999 was advised)" in listed and "Referral to emergency" not in listed
+    page = duty.get(f"/worklist/{item_id}").get_data(as_text=True)
+    assert "Urgent safeguarding referral (999 was advised)" in page
+
+
+def test_a_fall_is_listed_as_a_referral_to_rapid_response(app, client_as):
+    _contact(app, FALL)
+    assert "Referral to rapid response" in client_as("duty_worker").get("/worklist/").get_data(as_text=True)
+
+
 def test_returned_referral_waits_in_the_supervisors_queue_and_comes_back_when_decided_again(app, client_as):
     contact_id, item_id = _contact(app, LONELY)
     duty = client_as("duty_worker")
