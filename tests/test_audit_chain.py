@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
 
-from conftest import AUDIT_KEY, T0
+from conftest import AUDIT_KEY, T0, screen_clear
 from web.store import Store, audit, seal
 from web.store.audit import AuditSettings
 from web.store.models import GENESIS_HASH, AuditEntry, FactEvent
@@ -31,13 +31,17 @@ def _verify(store):
         return audit.verify(db)
 
 
-def _drop_audit_triggers(store) -> None:
+def _drop_triggers(store, table: str) -> None:
     with store.engine.begin() as connection:
         if store.backend == "postgresql":
-            connection.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
+            connection.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
         else:
-            connection.execute(text("DROP TRIGGER audit_log_no_update"))
-            connection.execute(text("DROP TRIGGER audit_log_no_delete"))
+            connection.execute(text(f"DROP TRIGGER {table}_no_update"))
+            connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
+
+
+def _drop_audit_triggers(store) -> None:
+    _drop_triggers(store, "audit_log")
 
 
 def test_an_untouched_log_verifies(store):
@@ -161,26 +165,12 @@ def test_spoa_audit_verify_names_the_first_broken_row(store, monkeypatch, tmp_pa
 
 # -- the keyed chain, the records' seals and the head outside the database (issue 11) ----------
 
-def _drop_triggers(store, table: str) -> None:
-    with store.engine.begin() as connection:
-        if store.backend == "postgresql":
-            connection.execute(text(f"DROP TRIGGER {table}_append_only ON {table}"))
-        else:
-            connection.execute(text(f"DROP TRIGGER {table}_no_update"))
-            connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
-
-
 def _decided_contact(store, triage, **facts) -> str:
     from web.store import contacts
 
     outcome = store.run(lambda db: contacts.create_contact(
-        db, triage, {"channel": "phone", "facts": {**_SCREEN_CLEAR, **facts}}, now=T0))
+        db, triage, {"channel": "phone", "facts": screen_clear(**facts)}, now=T0))
     return outcome.contact.id
-
-
-_SCREEN_CLEAR = {fact: False for fact in ("unresponsive", "breathing_difficulty_severe", "chest_pain", "stroke_signs",
-                                          "severe_bleeding", "seizure_ongoing", "severe_allergic_reaction",
-                                          "serious_injury", "overdose_or_self_harm", "immediate_danger")}
 
 
 def _rechain_from(store, first_id: int, link) -> None:

@@ -57,14 +57,15 @@ def settings_of(session: Session) -> AuditSettings:
     return session.info.get("audit") or UNKEYED
 
 
-def _timestamp(at: datetime) -> str:
+def utc_timestamp(at: datetime) -> str:
+    """UTC, microseconds, 'Z': the one text form of a time in hashed content."""
     return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def canonical_content(*, id: int, at: datetime, actor: str, actor_role: str | None, action: str,
                       target: str | None, details: dict[str, Any]) -> str:
     """The row's content as canonical JSON (sorted keys, no spaces, UTF-8)."""
-    return json.dumps({"id": id, "at": _timestamp(at), "actor": actor, "actor_role": actor_role,
+    return json.dumps({"id": id, "at": utc_timestamp(at), "actor": actor, "actor_role": actor_role,
                        "action": action, "target": target, "details": details},
                       sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -101,8 +102,10 @@ def append_many(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, 
     session.execute(update(AuditHead).where(AuditHead.id == 1)
                     .values(last_id=AuditHead.last_id + len(rows))
                     .execution_options(synchronize_session=False))
-    last_id, prev_hash, keyed_from = session.execute(
-        select(AuditHead.last_id, AuditHead.last_hash, AuditHead.keyed_from).where(AuditHead.id == 1)).one()
+    first_hash = select(AuditEntry.hash).where(AuditEntry.id == 1).scalar_subquery()
+    last_id, prev_hash, keyed_from, chain = session.execute(
+        select(AuditHead.last_id, AuditHead.last_hash, AuditHead.keyed_from, first_hash)
+        .where(AuditHead.id == 1)).one()
     entry_id = last_id - len(rows)
     made = []
     for row in rows:
@@ -116,7 +119,9 @@ def append_many(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, 
     session.execute(insert(AuditEntry), made)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev_hash)
                     .execution_options(synchronize_session=False))
-    session.info["audit_new_head"] = (made[-1]["id"], prev_hash, _chain_id(session, made))
+    # The chain is named by its first row's hash (anchor_head): this append's when it wrote row 1.
+    chain = chain or made[0]["hash"]
+    session.info["audit_new_head"] = (made[-1]["id"], prev_hash, chain)
     return made
 
 
@@ -151,27 +156,27 @@ def anchor_head(settings: AuditSettings, head: tuple[int, str, str]) -> None:
         os.close(descriptor)
 
 
-def read_anchors(head_file: Path, chain: str | None = None) -> dict[int, str]:
-    """The heads recorded outside the database for one chain (all chains when None):
-    row id -> hash. A torn last line is ignored."""
-    anchors: dict[int, str] = {}
+def read_heads(head_file: Path) -> dict[str | None, dict[int, str]]:
+    """The heads recorded outside the database, by chain: chain -> row id -> hash.
+    A torn last line is ignored."""
+    heads: dict[str | None, dict[int, str]] = {}
     if not head_file.exists():
-        return anchors
+        return heads
     for line in head_file.read_text(encoding="utf-8").splitlines():
         try:
             record = json.loads(line)
-            if chain is None or record.get("chain") == chain:
-                anchors[int(record["id"])] = str(record["hash"])
+            heads.setdefault(record.get("chain"), {})[int(record["id"])] = str(record["hash"])
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
-    return anchors
+    return heads
 
 
-def _chain_id(session: Session, made: list[dict[str, Any]]) -> str:
-    """The hash of the chain's first row: which chain a head belongs to."""
-    if made and made[0]["id"] == 1:
-        return made[0]["hash"]
-    return session.scalar(select(AuditEntry.hash).where(AuditEntry.id == 1)) or GENESIS_HASH
+def read_anchors(head_file: Path, chain: str | None = None) -> dict[int, str]:
+    """The heads recorded for one chain (every chain's when None): row id -> hash."""
+    heads = read_heads(head_file)
+    if chain is not None:
+        return heads.get(chain, {})
+    return {row: value for chain_heads in heads.values() for row, value in chain_heads.items()}
 
 
 # -- verification ------------------------------------------------------------------------------
@@ -258,9 +263,10 @@ def verify(session: Session) -> VerifyResult:
                            .where(AuditHead.id == 1)).one_or_none()
     keyed_from = head.keyed_from if head is not None else 1
     first = session.scalar(select(AuditEntry.hash).where(AuditEntry.id == 1))
-    anchors = read_anchors(settings.head_file, first) if settings.head_file and first else {}
+    heads = read_heads(settings.head_file) if settings.head_file and first else {}
+    anchors = heads.get(first, {})
     warnings = []
-    if settings.head_file and first and not anchors and read_anchors(settings.head_file):
+    if heads and not anchors:
         warnings.append("the head file holds no heads of this chain (a new database, or a chain rewritten "
                         "from its first row)")
     if not settings.keyed:
@@ -299,6 +305,6 @@ def recent(session: Session, *, limit: int = 50, offset: int = 0, target: str | 
 
 
 def entry_dict(entry: AuditEntry) -> dict[str, Any]:
-    return {"id": entry.id, "at": _timestamp(entry.at), "actor": entry.actor, "actor_role": entry.actor_role,
+    return {"id": entry.id, "at": utc_timestamp(entry.at), "actor": entry.actor, "actor_role": entry.actor_role,
             "action": entry.action, "target": entry.target, "details": entry.details,
             "prev_hash": entry.prev_hash, "hash": entry.hash}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, inspect, select
@@ -30,9 +30,7 @@ SEAL_ACTION = audit.SEAL_ACTION
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return value
+    return audit.utc_timestamp(value) if isinstance(value, datetime) else value
 
 
 def record_digest(record: Any) -> str:
