@@ -25,7 +25,7 @@ import hmac
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -276,7 +276,7 @@ def verify(session: Session) -> VerifyResult:
     result = verify_entries(_entries(session), (head.last_id, head.last_hash) if head else None,
                             settings=settings, keyed_from=keyed_from, anchors=anchors)
     if not result.ok:
-        return VerifyResult(**{**result.as_dict(), "keyed": settings.keyed, "warnings": tuple(warnings)})
+        return replace(result, keyed=settings.keyed, warnings=tuple(warnings))
     problem, records = seal.check_records(session)
     if problem is not None:
         return VerifyResult(False, result.rows_checked, problem.entry_id, problem.reason, records,
